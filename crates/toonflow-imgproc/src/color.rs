@@ -1,0 +1,231 @@
+//! Colour conversions: 8-bit sRGB at the file edges, linear RGB in [`Frame`]s, Oklab for
+//! perceptual work (smoothing, palettes, ink lines).
+//!
+//! Oklab is Björn Ottosson's 2020 space (<https://bottosson.github.io/posts/oklab/>); its matrices
+//! below are copied from that definition. The cube root dominates the conversion cost, so it uses
+//! a bit-trick estimate refined by two Newton steps (relative error below 1e-5).
+
+use crate::frame::{Frame, Plane};
+use rayon::prelude::*;
+use std::sync::OnceLock;
+
+/// sRGB transfer function (IEC 61966-2-1), encoded value to linear light.
+pub fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// Inverse sRGB transfer function, linear light to encoded value.
+pub fn linear_to_srgb(v: f32) -> f32 {
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+fn decode_lut() -> &'static [f32; 256] {
+    static LUT: OnceLock<[f32; 256]> = OnceLock::new();
+    LUT.get_or_init(|| std::array::from_fn(|i| srgb_to_linear(i as f32 / 255.0)))
+}
+
+/// Steps of the encode table; indexed by `sqrt(linear)`, which spaces entries roughly evenly in
+/// perceived lightness so 4096 entries stay within half a code value of the exact encoding.
+const ENCODE_STEPS: usize = 4096;
+
+fn encode_lut() -> &'static [u8; ENCODE_STEPS] {
+    static LUT: OnceLock<[u8; ENCODE_STEPS]> = OnceLock::new();
+    LUT.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let s = i as f32 / (ENCODE_STEPS - 1) as f32;
+            (linear_to_srgb(s * s) * 255.0).round().clamp(0.0, 255.0) as u8
+        })
+    })
+}
+
+/// Linear light in `[0, 1]` (clamped) to an 8-bit sRGB code value.
+#[inline]
+pub fn linear_to_srgb8(v: f32) -> u8 {
+    let s = v.clamp(0.0, 1.0).sqrt();
+    encode_lut()[(s * (ENCODE_STEPS - 1) as f32 + 0.5) as usize]
+}
+
+/// 8-bit sRGB code value to linear light.
+#[inline]
+pub fn srgb8_to_linear(v: u8) -> f32 {
+    decode_lut()[v as usize]
+}
+
+impl Frame {
+    /// Decodes interleaved 8-bit sRGB samples (`channels` = 1 grey, 2 grey+alpha, 3 RGB or
+    /// 4 RGBA; alpha is linear and straight).
+    ///
+    /// # Panics
+    /// If `data.len() != width * height * channels` or `channels` is not 1 to 4.
+    pub fn from_srgb8(width: usize, height: usize, channels: usize, data: &[u8]) -> Frame {
+        Self::from_interleaved(width, height, channels, data, |v| srgb8_to_linear(v), |v| v as f32 / 255.0)
+    }
+
+    /// Decodes interleaved sRGB-encoded `f32` samples in `[0, 1]` (from 16-bit or float files);
+    /// same channel layouts as [`Frame::from_srgb8`].
+    pub fn from_srgb_f32(width: usize, height: usize, channels: usize, data: &[f32]) -> Frame {
+        Self::from_interleaved(width, height, channels, data, srgb_to_linear, |v| v)
+    }
+
+    fn from_interleaved<T: Copy + Sync>(
+        width: usize,
+        height: usize,
+        channels: usize,
+        data: &[T],
+        colour: impl Fn(T) -> f32 + Sync,
+        alpha: impl Fn(T) -> f32 + Sync,
+    ) -> Frame {
+        assert!((1..=4).contains(&channels), "channels: expected 1 to 4, found {channels}");
+        assert_eq!(data.len(), width * height * channels, "interleaved data length");
+        let has_alpha = channels == 2 || channels == 4;
+        let colour_channels = if channels >= 3 { 3 } else { 1 };
+        let plane = |c: usize, f: &(dyn Fn(T) -> f32 + Sync)| {
+            Plane::from_fn(width, height, |x, y| f(data[(y * width + x) * channels + c]))
+        };
+        let rgb = std::array::from_fn(|c| plane(if colour_channels == 3 { c } else { 0 }, &colour));
+        let alpha = has_alpha.then(|| plane(channels - 1, &alpha));
+        Frame::new(rgb, alpha)
+    }
+
+    /// Encodes to interleaved 8-bit sRGB, RGBA when `with_alpha` (opaque frames get 255) else RGB.
+    pub fn to_srgb8(&self, with_alpha: bool) -> Vec<u8> {
+        let channels = if with_alpha { 4 } else { 3 };
+        let (w, h) = (self.width(), self.height());
+        let mut out = vec![0u8; w * h * channels];
+        out.par_chunks_mut((w * channels).max(1)).enumerate().for_each(|(y, row)| {
+            let [r, g, b] = &self.rgb;
+            let (r, g, b) = (r.row(y), g.row(y), b.row(y));
+            let a = self.alpha.as_ref().map(|a| a.row(y));
+            for (x, px) in row.chunks_exact_mut(channels).enumerate() {
+                px[0] = linear_to_srgb8(r[x]);
+                px[1] = linear_to_srgb8(g[x]);
+                px[2] = linear_to_srgb8(b[x]);
+                if with_alpha {
+                    px[3] = a.map_or(255, |a| (a[x].clamp(0.0, 1.0) * 255.0).round() as u8);
+                }
+            }
+        });
+        out
+    }
+}
+
+/// Cube root for `x >= 0` (negative inputs give the negated root), accurate to ~1e-5 relative.
+#[inline]
+pub fn fast_cbrt(x: f32) -> f32 {
+    let ax = x.abs();
+    if ax < 1e-30 {
+        return 0.0;
+    }
+    // Dividing the exponent bits by three gives a first guess within a few percent.
+    let mut y = f32::from_bits(ax.to_bits() / 3 + 709_921_077);
+    y = (2.0 * y + ax / (y * y)) * (1.0 / 3.0);
+    y = (2.0 * y + ax / (y * y)) * (1.0 / 3.0);
+    y.copysign(x)
+}
+
+/// Linear RGB to Oklab `[L, a, b]` (L in `[0, 1]` for in-gamut colours).
+#[inline]
+pub fn linear_to_oklab([r, g, b]: [f32; 3]) -> [f32; 3] {
+    let l = 0.412_221_46 * r + 0.536_332_55 * g + 0.051_445_995 * b;
+    let m = 0.211_903_5 * r + 0.680_699_5 * g + 0.107_396_96 * b;
+    let s = 0.088_302_46 * r + 0.281_718_85 * g + 0.629_978_7 * b;
+    let (l, m, s) = (fast_cbrt(l), fast_cbrt(m), fast_cbrt(s));
+    [
+        0.210_454_26 * l + 0.793_617_8 * m - 0.004_072_047 * s,
+        1.977_998_5 * l - 2.428_592_2 * m + 0.450_593_7 * s,
+        0.025_904_037 * l + 0.782_771_77 * m - 0.808_675_77 * s,
+    ]
+}
+
+/// Oklab `[L, a, b]` to linear RGB (not clamped).
+#[inline]
+pub fn oklab_to_linear([l, a, b]: [f32; 3]) -> [f32; 3] {
+    let l_ = l + 0.396_337_78 * a + 0.215_803_76 * b;
+    let m_ = l - 0.105_561_346 * a - 0.063_854_17 * b;
+    let s_ = l - 0.089_484_18 * a - 1.291_485_5 * b;
+    let (l, m, s) = (l_ * l_ * l_, m_ * m_ * m_, s_ * s_ * s_);
+    [
+        4.076_741_7 * l - 3.307_711_6 * m + 0.230_969_94 * s,
+        -1.268_438 * l + 2.609_757_4 * m - 0.341_319_38 * s,
+        -0.004_196_086_3 * l - 0.703_418_6 * m + 1.707_614_7 * s,
+    ]
+}
+
+/// Converts a frame's colour planes to Oklab planes `[L, a, b]`.
+pub fn frame_to_oklab(frame: &Frame) -> [Plane; 3] {
+    let (w, h) = (frame.width(), frame.height());
+    let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
+    let [ol, oa, ob] = &mut out;
+    ol.par_rows_mut()
+        .zip(oa.par_rows_mut())
+        .zip(ob.par_rows_mut())
+        .enumerate()
+        .for_each(|(y, ((lr, ar), br))| {
+            let [r, g, b] = &frame.rgb;
+            let (r, g, b) = (r.row(y), g.row(y), b.row(y));
+            for x in 0..w {
+                let [l, a, bb] = linear_to_oklab([r[x], g[x], b[x]]);
+                lr[x] = l;
+                ar[x] = a;
+                br[x] = bb;
+            }
+        });
+    out
+}
+
+/// Oklab lightness `L` of a frame, the luminance used for ink lines.
+pub fn frame_lightness(frame: &Frame) -> Plane {
+    let [r, g, b] = &frame.rgb;
+    Plane::from_fn(frame.width(), frame.height(), |x, y| {
+        let (r, g, b) = (r.get(x, y), g.get(x, y), b.get(x, y));
+        linear_to_oklab([r, g, b])[0]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srgb8_round_trips_through_linear() {
+        for v in 0..=255u8 {
+            assert_eq!(linear_to_srgb8(srgb8_to_linear(v)), v, "code value {v}");
+        }
+    }
+
+    #[test]
+    fn fast_cbrt_matches_std() {
+        for i in 0..10_000 {
+            let x = i as f32 / 7_000.0;
+            let (fast, exact) = (fast_cbrt(x), x.cbrt());
+            assert!((fast - exact).abs() <= 1e-5 * exact.max(1e-3), "cbrt({x}): {fast} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn oklab_round_trips_and_white_is_l1() {
+        let white = linear_to_oklab([1.0, 1.0, 1.0]);
+        assert!((white[0] - 1.0).abs() < 1e-3 && white[1].abs() < 1e-3 && white[2].abs() < 1e-3);
+        for rgb in [[0.2, 0.5, 0.9], [1.0, 0.0, 0.0], [0.01, 0.3, 0.02]] {
+            let back = oklab_to_linear(linear_to_oklab(rgb));
+            for c in 0..3 {
+                assert!((back[c] - rgb[c]).abs() < 1e-3, "{rgb:?} -> {back:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn grey_and_alpha_layouts_decode() {
+        let f = Frame::from_srgb8(2, 1, 2, &[0, 255, 255, 128]);
+        assert_eq!(f.rgb[0].data(), f.rgb[2].data());
+        assert_eq!(f.to_srgb8(true), vec![0, 0, 0, 255, 255, 255, 255, 128]);
+    }
+}

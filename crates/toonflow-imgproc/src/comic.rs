@@ -1,0 +1,323 @@
+//! The built-in comic styles: edge-preserving smoothing, a k-means palette in Oklab, XDoG ink
+//! lines with speck clean-up, optional screentone, blended with the source by `strength`.
+//!
+//! Distances in the settings (filter radius, line width, dot size, blob area) are given for a
+//! 720-pixel short side and scaled with the image, so a preset looks the same on a thumbnail and a
+//! 4K frame.
+
+use crate::color::{frame_to_oklab, oklab_to_linear};
+use crate::frame::{Frame, Plane};
+use crate::guided::{guided_filter_self, GuidedConfig};
+use crate::lines::{remove_small_blobs, xdog, XdogConfig};
+use crate::quantize::{assign_labels, kmeans_palette, majority_filter, KMeansConfig, Palette};
+use crate::tone::Screen;
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+
+/// Short side, in pixels, at which the distances of a [`ComicConfig`] apply as written.
+pub const REFERENCE_SHORT_SIDE: f32 = 720.0;
+
+/// The built-in looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// Bold ink, a small saturated palette and dot-screen shadows: the printed-comic look.
+    Comic,
+    /// Thin clean lines and a larger, brighter palette with soft cel steps: the webtoon look.
+    Webtoon,
+    /// Black and white: ink lines, paper white, screentone for mid tones and solid blacks.
+    Manga,
+}
+
+impl Preset {
+    /// Every preset, in the order `--help` lists them.
+    pub const ALL: [Preset; 3] = [Preset::Comic, Preset::Webtoon, Preset::Manga];
+
+    /// The preset's command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Comic => "comic",
+            Preset::Webtoon => "webtoon",
+            Preset::Manga => "manga",
+        }
+    }
+
+    /// One line describing the look.
+    pub fn description(self) -> &'static str {
+        match self {
+            Preset::Comic => "bold ink lines, 10 saturated flat colours, dot-screen shadows",
+            Preset::Webtoon => "thin clean lines, 20 bright flat colours, no screentone",
+            Preset::Manga => "black and white: ink lines, screentone mid tones, solid blacks",
+        }
+    }
+
+    /// Looks a preset up by its command-line name.
+    pub fn from_name(name: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Dot-screen shading settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ToneConfig {
+    /// The dot screen (cell size at the reference resolution).
+    pub screen: Screen,
+    /// Colour mode: palette entries darker than this Oklab lightness get dots.
+    pub shadow_below: f32,
+    /// Colour mode: ink coverage of the shadow dots.
+    pub coverage: f32,
+}
+
+/// Every knob of the built-in style. Start from [`ComicConfig::preset`] and change what you need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComicConfig {
+    /// Edge-preserving smoothing before quantization; `radius` at the reference resolution.
+    pub smoothing: GuidedConfig,
+    /// How many times the smoothing runs; each pass flattens more.
+    pub smoothing_passes: usize,
+    /// Palette size: flat colours (colour mode) or grey levels (monochrome).
+    pub colours: usize,
+    /// Multiplies palette chroma (`1` = as photographed).
+    pub saturation: f32,
+    /// Adds to palette lightness (Oklab units, `0.05` = a little brighter).
+    pub brightness: f32,
+    /// Replace single-pixel palette speckle along region borders by the local majority.
+    pub clean_regions: bool,
+    /// Black and white output with screentone (manga) instead of colour.
+    pub monochrome: bool,
+    /// Ink lines; `None` for no lines. `sigma` at the reference resolution.
+    pub lines: Option<XdogConfig>,
+    /// Ink blobs smaller than this many pixels (at the reference resolution) are erased.
+    pub min_line_area: usize,
+    /// Ink colour, linear RGB.
+    pub ink: [f32; 3],
+    /// Screentone; `None` for none. Monochrome styles always shade mid tones with it when set.
+    pub tone: Option<ToneConfig>,
+    /// Blend with the source: `1` full style, `0` the untouched photo.
+    pub strength: f32,
+    /// Seed of the palette fit.
+    pub seed: u64,
+}
+
+impl ComicConfig {
+    /// The settings of a built-in preset.
+    pub fn preset(preset: Preset) -> Self {
+        let base = ComicConfig {
+            smoothing: GuidedConfig { radius: 8, eps: 0.003, subsample: 4 },
+            smoothing_passes: 2,
+            colours: 10,
+            saturation: 1.25,
+            brightness: 0.02,
+            clean_regions: true,
+            monochrome: false,
+            lines: Some(XdogConfig::default()),
+            min_line_area: 40,
+            ink: [0.008, 0.007, 0.01],
+            tone: Some(ToneConfig { screen: Screen { cell: 5.0, angle_deg: 45.0 }, shadow_below: 0.45, coverage: 0.3 }),
+            strength: 1.0,
+            seed: KMeansConfig::default().seed,
+        };
+        match preset {
+            Preset::Comic => base,
+            Preset::Webtoon => ComicConfig {
+                smoothing: GuidedConfig { radius: 10, eps: 0.002, subsample: 4 },
+                colours: 20,
+                saturation: 1.15,
+                brightness: 0.04,
+                lines: Some(XdogConfig { sigma: 0.8, p: 18.0, epsilon: 0.1, ..XdogConfig::default() }),
+                min_line_area: 60,
+                tone: None,
+                ..base
+            },
+            Preset::Manga => ComicConfig {
+                colours: 4,
+                saturation: 0.0,
+                brightness: 0.0,
+                monochrome: true,
+                lines: Some(XdogConfig { sigma: 1.4, p: 26.0, epsilon: 0.14, ..XdogConfig::default() }),
+                ink: [0.0; 3],
+                tone: Some(ToneConfig { screen: Screen { cell: 5.0, angle_deg: 45.0 }, shadow_below: 0.0, coverage: 0.0 }),
+                ..base
+            },
+        }
+    }
+}
+
+/// Wall time of each stage of one [`stylize`] call, in order.
+#[derive(Clone, Debug, Default)]
+pub struct StageTimes(pub Vec<(&'static str, Duration)>);
+
+impl StageTimes {
+    fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        self.0.push((stage, start.elapsed()));
+        out
+    }
+
+    /// Sum of all stages.
+    pub fn total(&self) -> Duration {
+        self.0.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+/// A stylized frame and where the time went.
+pub struct Stylized {
+    /// The output, same size as the input, alpha carried over.
+    pub frame: Frame,
+    /// The fitted palette (Oklab, darkest first); reusable to keep colours steady across frames.
+    pub palette: Palette,
+    /// Time per stage.
+    pub times: StageTimes,
+}
+
+/// Applies the comic style to a frame.
+pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
+    let (w, h) = (src.width(), src.height());
+    let mut times = StageTimes::default();
+    let scale = (w.min(h) as f32 / REFERENCE_SHORT_SIDE).clamp(0.25, 8.0);
+
+    let lab = times.time("to Oklab", || frame_to_oklab(src));
+    let smooth = times.time("smooth (guided filter)", || {
+        let radius = ((cfg.smoothing.radius as f32 * scale).round() as usize).max(1);
+        let subsample = cfg.smoothing.subsample.min(radius).max(1);
+        let g = GuidedConfig { radius, subsample, ..cfg.smoothing };
+        let mut planes = lab;
+        for _ in 0..cfg.smoothing_passes {
+            planes = guided_filter_self(&planes, &g);
+        }
+        planes
+    });
+    let palette_input = if cfg.monochrome {
+        [smooth[0].clone(), Plane::new(w, h), Plane::new(w, h)]
+    } else {
+        smooth.clone()
+    };
+    let (palette, labels) = times.time("quantize (k-means)", || {
+        let kcfg = KMeansConfig { k: cfg.colours.clamp(1, 256), seed: cfg.seed, ..KMeansConfig::default() };
+        let palette = kmeans_palette(&palette_input, src.alpha.as_ref(), &kcfg);
+        let labels = assign_labels(&palette_input, &palette);
+        let labels = if cfg.clean_regions { majority_filter(&labels, w, h) } else { labels };
+        (palette, labels)
+    });
+    let ink = times.time("ink lines (XDoG)", || {
+        cfg.lines.map(|x| {
+            let mut ink = xdog(&smooth[0], &x.scaled(scale));
+            let min_area = (cfg.min_line_area as f32 * scale * scale).round() as usize;
+            remove_small_blobs(&mut ink, 0.1, min_area);
+            ink
+        })
+    });
+    let frame = times.time("compose", || compose(src, cfg, &palette, &labels, ink.as_ref(), scale));
+    Stylized { frame, palette, times }
+}
+
+/// Per palette entry: its linear colour and screentone coverage.
+fn palette_fills(cfg: &ComicConfig, palette: &Palette) -> Vec<([f32; 3], f32)> {
+    let n = palette.colours.len();
+    palette
+        .colours
+        .iter()
+        .enumerate()
+        .map(|(i, &[l, a, b])| {
+            if cfg.monochrome {
+                // Lightest level is paper, the darkest solid black when it is dark enough;
+                // the levels between get dots as dense as they are dark.
+                let coverage = if i + 1 == n && n > 1 {
+                    0.0
+                } else if i == 0 && l < 0.35 {
+                    1.0
+                } else if cfg.tone.is_some() {
+                    (1.0 - l).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                let grey = if cfg.tone.is_some() || i + 1 == n { 1.0 } else { (l * l * l).clamp(0.0, 1.0) };
+                ([grey; 3], coverage)
+            } else {
+                let l = (l + cfg.brightness).clamp(0.0, 1.0);
+                let rgb = oklab_to_linear([l, a * cfg.saturation, b * cfg.saturation]).map(|v| v.clamp(0.0, 1.0));
+                let coverage = cfg.tone.map_or(0.0, |t| if l < t.shadow_below { t.coverage } else { 0.0 });
+                (rgb, coverage)
+            }
+        })
+        .collect()
+}
+
+fn compose(src: &Frame, cfg: &ComicConfig, palette: &Palette, labels: &[u8], ink: Option<&Plane>, scale: f32) -> Frame {
+    let (w, h) = (src.width(), src.height());
+    let fills = palette_fills(cfg, palette);
+    let screen = cfg.tone.map(|t| Screen { cell: (t.screen.cell * scale).max(3.0), ..t.screen });
+    let strength = cfg.strength.clamp(0.0, 1.0);
+    let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
+    let [o0, o1, o2] = &mut out;
+    o0.par_rows_mut().zip(o1.par_rows_mut()).zip(o2.par_rows_mut()).enumerate().for_each(|(y, ((r0, r1), r2))| {
+        let rows: [&mut [f32]; 3] = [r0, r1, r2];
+        let label_row = &labels[y * w..(y + 1) * w];
+        let ink_row = ink.map(|p| p.row(y));
+        let src_rows = [src.rgb[0].row(y), src.rgb[1].row(y), src.rgb[2].row(y)];
+        for x in 0..w {
+            let (colour, coverage) = fills[label_row[x] as usize];
+            let dots = match screen {
+                Some(s) if coverage > 0.0 => s.ink(x, y, coverage),
+                _ => 0.0,
+            };
+            let line = ink_row.map_or(0.0, |r| r[x]);
+            let k = line.max(dots);
+            for c in 0..3 {
+                let styled = colour[c] + (cfg.ink[c] - colour[c]) * k;
+                rows[c][x] = src_rows[c][x] + (styled - src_rows[c][x]) * strength;
+            }
+        }
+    });
+    Frame::new(out, src.alpha.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn test_frame(w: usize, h: usize) -> Frame {
+        let rgb = std::array::from_fn(|c| {
+            Plane::from_fn(w, h, |x, y| {
+                let d = ((x as f32 - w as f32 / 2.0).powi(2) + (y as f32 - h as f32 / 2.0).powi(2)).sqrt();
+                let disc = if d < h as f32 / 3.0 { 0.8 } else { 0.1 };
+                (disc * (0.5 + 0.25 * c as f32) + 0.1 * (x as f32 / w as f32)).min(1.0)
+            })
+        });
+        Frame::new(rgb, None)
+    }
+
+    #[test]
+    fn output_has_input_size_and_alpha_on_odd_sizes() {
+        let mut src = test_frame(97, 61);
+        src.alpha = Some(Plane::from_fn(97, 61, |x, _| x as f32 / 96.0));
+        for preset in Preset::ALL {
+            let out = stylize(&src, &ComicConfig::preset(preset)).frame;
+            assert_eq!((out.width(), out.height()), (97, 61));
+            assert_eq!(out.alpha, src.alpha, "{preset:?} must carry alpha through");
+        }
+    }
+
+    #[test]
+    fn without_lines_and_tone_the_output_has_at_most_k_colours() {
+        let src = test_frame(120, 80);
+        let cfg = ComicConfig { lines: None, tone: None, colours: 6, ..ComicConfig::preset(Preset::Comic) };
+        let out = stylize(&src, &cfg).frame.to_srgb8(false);
+        let distinct: HashSet<&[u8]> = out.chunks_exact(3).collect();
+        assert!(distinct.len() <= 6, "{} colours", distinct.len());
+    }
+
+    #[test]
+    fn strength_zero_returns_the_source() {
+        let src = test_frame(64, 40);
+        let cfg = ComicConfig { strength: 0.0, ..ComicConfig::preset(Preset::Comic) };
+        assert_eq!(stylize(&src, &cfg).frame.to_srgb8(false), src.to_srgb8(false));
+    }
+
+    #[test]
+    fn manga_is_black_and_white() {
+        let out = stylize(&test_frame(90, 60), &ComicConfig::preset(Preset::Manga)).frame.to_srgb8(false);
+        assert!(out.chunks_exact(3).all(|p| p[0] == p[1] && p[1] == p[2]));
+    }
+}
