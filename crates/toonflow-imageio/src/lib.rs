@@ -1,1 +1,275 @@
+//! Image files in and out for toonflow.
+//!
+//! Reading sniffs the format from the file's bytes (not its name), refuses images over a pixel
+//! limit before decoding them (decompression bombs), applies the EXIF orientation, and accepts
+//! 8- and 16-bit, grey and colour, with or without alpha. Writing picks the format from the
+//! extension and is atomic: the image goes to a temporary file in the target folder that is
+//! renamed over the target only once complete, so a failure never leaves a partial file.
+#![deny(missing_docs)]
 
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use std::io::{BufWriter, Cursor, Write};
+use std::path::{Path, PathBuf};
+use toonflow_imgproc::Frame;
+
+/// Default pixel limit: 64 megapixels, e.g. 8000 x 8000 or an 11K panorama.
+pub const DEFAULT_MAX_PIXELS: u64 = 64_000_000;
+
+/// Formats read, by name, for messages.
+pub const READ_FORMATS: &str = "PNG, JPEG, WebP, BMP, TIFF or GIF";
+
+/// What can go wrong with an image file; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// The file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file has no bytes.
+    #[error("{path}: file is empty")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The bytes are not an image format toonflow reads.
+    #[error("{path}: not a {READ_FORMATS} image")]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The image has more pixels than allowed.
+    #[error("{path}: image is {width}x{height} ({mp:.1} megapixels), over the limit of {limit_mp:.1} megapixels", mp = *width as f64 * *height as f64 / 1e6, limit_mp = *limit as f64 / 1e6)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The limit in pixels.
+        limit: u64,
+    },
+    /// The header or the pixel data could not be decoded.
+    #[error("{path}: corrupt or truncated {format} data ({source})")]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The format the bytes announced.
+        format: &'static str,
+        /// The decoder's reason.
+        #[source]
+        source: image::ImageError,
+    },
+    /// The output name asks for a format toonflow does not write.
+    #[error("{path}: cannot write format '{extension}' (use png, jpg, webp, bmp or tiff)")]
+    UnsupportedOutput {
+        /// The file.
+        path: PathBuf,
+        /// Its extension.
+        extension: String,
+    },
+    /// The encoder failed.
+    #[error("{path}: cannot encode {format}: {source}")]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The target format.
+        format: &'static str,
+        /// The encoder's reason.
+        #[source]
+        source: image::ImageError,
+    },
+}
+
+/// Settings of [`read_image`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Images with more pixels than this are refused before decoding.
+    pub max_pixels: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self { max_pixels: DEFAULT_MAX_PIXELS }
+    }
+}
+
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::Tiff => "TIFF",
+        ImageFormat::Gif => "GIF",
+        _ => "image",
+    }
+}
+
+/// Reads an image file into a linear-light frame, upright.
+pub fn read_image(path: &Path, opts: &ReadOptions) -> Result<Frame, ImageError> {
+    let bytes = std::fs::read(path).map_err(|source| ImageError::Io { path: path.into(), source })?;
+    decode_image(&bytes, path, opts)
+}
+
+/// Decodes an image held in memory; `path` only names it in errors.
+pub fn decode_image(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Frame, ImageError> {
+    if bytes.is_empty() {
+        return Err(ImageError::Empty { path: path.into() });
+    }
+    let format = image::guess_format(bytes)
+        .ok()
+        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Bmp | ImageFormat::Tiff | ImageFormat::Gif))
+        .ok_or_else(|| ImageError::UnknownFormat { path: path.into() })?;
+    let decode_err = |source| ImageError::Decode { path: path.into(), format: format_name(format), source };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    // Whatever the header says, no decoder may allocate more than the largest allowed image
+    // needs as 16-bit RGBA, plus slack for its own buffers.
+    limits.max_alloc = Some(opts.max_pixels.saturating_mul(8).saturating_add(64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(decode_err)?;
+    let (width, height) = decoder.dimensions();
+    if width as u64 * height as u64 > opts.max_pixels {
+        return Err(ImageError::TooLarge { path: path.into(), width, height, limit: opts.max_pixels });
+    }
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
+    img.apply_orientation(orientation);
+    Ok(to_frame(img))
+}
+
+fn to_frame(img: DynamicImage) -> Frame {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    match img {
+        DynamicImage::ImageLuma8(b) => Frame::from_srgb8(w, h, 1, b.as_raw()),
+        DynamicImage::ImageLumaA8(b) => Frame::from_srgb8(w, h, 2, b.as_raw()),
+        DynamicImage::ImageRgb8(b) => Frame::from_srgb8(w, h, 3, b.as_raw()),
+        DynamicImage::ImageRgba8(b) => Frame::from_srgb8(w, h, 4, b.as_raw()),
+        // 16-bit and float images keep their precision through f32.
+        other if other.color().has_alpha() => Frame::from_srgb_f32(w, h, 4, other.into_rgba32f().as_raw()),
+        other => Frame::from_srgb_f32(w, h, 3, other.into_rgb32f().as_raw()),
+    }
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Lossless, keeps alpha.
+    Png,
+    /// Lossy at the given quality (1-100); alpha is composited over white.
+    Jpeg(u8),
+    /// Lossless WebP, keeps alpha.
+    WebP,
+    /// Windows bitmap, keeps alpha.
+    Bmp,
+    /// TIFF, keeps alpha.
+    Tiff,
+}
+
+impl OutputFormat {
+    /// The format for a file extension (case-insensitive), `None` if not written.
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext.to_ascii_lowercase().as_str() {
+            "png" => Some(Self::Png),
+            "jpg" | "jpeg" => Some(Self::Jpeg(92)),
+            "webp" => Some(Self::WebP),
+            "bmp" => Some(Self::Bmp),
+            "tif" | "tiff" => Some(Self::Tiff),
+            _ => None,
+        }
+    }
+
+    /// The format a path's extension asks for.
+    pub fn from_path(path: &Path) -> Result<Self, ImageError> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        Self::from_extension(ext).ok_or_else(|| ImageError::UnsupportedOutput { path: path.into(), extension: ext.into() })
+    }
+
+    /// The usual file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Jpeg(_) => "jpg",
+            Self::WebP => "webp",
+            Self::Bmp => "bmp",
+            Self::Tiff => "tif",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Png => "PNG",
+            Self::Jpeg(_) => "JPEG",
+            Self::WebP => "WebP",
+            Self::Bmp => "BMP",
+            Self::Tiff => "TIFF",
+        }
+    }
+}
+
+/// Encodes a frame in memory (8-bit sRGB; RGBA when the frame has alpha and the format keeps it).
+pub fn encode_image(frame: &Frame, format: OutputFormat) -> Result<Vec<u8>, image::ImageError> {
+    let (w, h) = (frame.width() as u32, frame.height() as u32);
+    let img = match (&frame.alpha, format) {
+        (Some(_), OutputFormat::Jpeg(_)) => {
+            let mut flat = frame.clone();
+            let alpha = flat.alpha.take().expect("checked");
+            for plane in &mut flat.rgb {
+                for (v, a) in plane.data_mut().iter_mut().zip(alpha.data()) {
+                    *v = *v * a + (1.0 - a);
+                }
+            }
+            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, flat.to_srgb8(false)).expect("size"))
+        }
+        (Some(_), _) => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, frame.to_srgb8(true)).expect("size")),
+        (None, _) => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, frame.to_srgb8(false)).expect("size")),
+    };
+    let mut out = Cursor::new(Vec::new());
+    match format {
+        OutputFormat::Jpeg(quality) => {
+            img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality))?
+        }
+        OutputFormat::Png => img.write_to(&mut out, ImageFormat::Png)?,
+        OutputFormat::WebP => img.write_to(&mut out, ImageFormat::WebP)?,
+        OutputFormat::Bmp => img.write_to(&mut out, ImageFormat::Bmp)?,
+        OutputFormat::Tiff => img.write_to(&mut out, ImageFormat::Tiff)?,
+    }
+    Ok(out.into_inner())
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, renamed over it when
+/// complete. On any error the temporary file is removed and `path` is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
+    let io_err = |source| ImageError::Io { path: path.into(), source };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new().prefix(".toonflow-").suffix(".tmp").tempfile_in(dir).map_err(io_err)?;
+    let mut writer = BufWriter::new(tmp);
+    writer.write_all(bytes).map_err(io_err)?;
+    let tmp = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
+    Ok(())
+}
+
+/// Encodes `frame` in the format its extension names and writes it atomically.
+pub fn write_image(frame: &Frame, path: &Path) -> Result<(), ImageError> {
+    let format = OutputFormat::from_path(path)?;
+    let bytes = encode_image(frame, format).map_err(|source| ImageError::Encode {
+        path: path.into(),
+        format: format.name(),
+        source,
+    })?;
+    write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests;

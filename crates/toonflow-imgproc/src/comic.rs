@@ -8,7 +8,7 @@
 use crate::color::{frame_to_oklab, oklab_to_linear};
 use crate::frame::{Frame, Plane};
 use crate::guided::{guided_filter_self, GuidedConfig};
-use crate::lines::{remove_small_blobs, xdog, XdogConfig};
+use crate::lines::{remove_small_blobs, suppress_texture, xdog, XdogConfig};
 use crate::quantize::{assign_labels, kmeans_palette, majority_filter, KMeansConfig, Palette};
 use crate::tone::Screen;
 use rayon::prelude::*;
@@ -88,6 +88,9 @@ pub struct ComicConfig {
     pub lines: Option<XdogConfig>,
     /// Ink blobs smaller than this many pixels (at the reference resolution) are erased.
     pub min_line_area: usize,
+    /// Ink density band `(lo, hi)` over which lines fade out in textured areas (fraction of a
+    /// window covered by ink); `None` keeps every line.
+    pub texture_density: Option<(f32, f32)>,
     /// Ink colour, linear RGB.
     pub ink: [f32; 3],
     /// Screentone; `None` for none. Monochrome styles always shade mid tones with it when set.
@@ -111,6 +114,7 @@ impl ComicConfig {
             monochrome: false,
             lines: Some(XdogConfig::default()),
             min_line_area: 40,
+            texture_density: Some((0.25, 0.45)),
             ink: [0.008, 0.007, 0.01],
             tone: Some(ToneConfig { screen: Screen { cell: 5.0, angle_deg: 45.0 }, shadow_below: 0.45, coverage: 0.3 }),
             strength: 1.0,
@@ -123,7 +127,7 @@ impl ComicConfig {
                 colours: 20,
                 saturation: 1.15,
                 brightness: 0.04,
-                lines: Some(XdogConfig { sigma: 0.8, p: 18.0, epsilon: 0.1, ..XdogConfig::default() }),
+                lines: Some(XdogConfig { sigma: 1.0, p: 30.0, ..XdogConfig::default() }),
                 min_line_area: 60,
                 tone: None,
                 ..base
@@ -177,6 +181,9 @@ pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
     let scale = (w.min(h) as f32 / REFERENCE_SHORT_SIDE).clamp(0.25, 8.0);
 
     let lab = times.time("to Oklab", || frame_to_oklab(src));
+    // Lines come from the unsmoothed lightness: the guided filter flattens the moderate edges
+    // that outline shapes, and XDoG's own Gaussian already suppresses pixel noise.
+    let lightness = lab[0].clone();
     let smooth = times.time("smooth (guided filter)", || {
         let radius = ((cfg.smoothing.radius as f32 * scale).round() as usize).max(1);
         let subsample = cfg.smoothing.subsample.min(radius).max(1);
@@ -201,7 +208,11 @@ pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
     });
     let ink = times.time("ink lines (XDoG)", || {
         cfg.lines.map(|x| {
-            let mut ink = xdog(&smooth[0], &x.scaled(scale));
+            let x = x.scaled(scale);
+            let mut ink = xdog(&lightness, &x);
+            if let Some((lo, hi)) = cfg.texture_density {
+                suppress_texture(&mut ink, (16.0 * x.sigma).ceil() as usize, lo, hi);
+            }
             let min_area = (cfg.min_line_area as f32 * scale * scale).round() as usize;
             remove_small_blobs(&mut ink, 0.1, min_area);
             ink

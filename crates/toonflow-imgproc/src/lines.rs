@@ -2,7 +2,8 @@
 //! "XDoG: An eXtended difference-of-Gaussians compendium") and a clean-up that erases ink specks
 //! too small to be drawn lines (what turns foliage into squiggle noise in naive cartoonizers).
 
-use crate::blur::gaussian_blur;
+use crate::blur::{box_mean, gaussian_blur};
+use crate::resize::downsample_box;
 use crate::frame::Plane;
 use rayon::prelude::*;
 
@@ -23,7 +24,7 @@ pub struct XdogConfig {
 
 impl Default for XdogConfig {
     fn default() -> Self {
-        Self { sigma: 1.2, k: 1.6, p: 24.0, epsilon: 0.12, phi: 40.0 }
+        Self { sigma: 1.5, k: 1.6, p: 40.0, epsilon: 0.12, phi: 40.0 }
     }
 }
 
@@ -46,6 +47,32 @@ pub fn xdog(lightness: &Plane, cfg: &XdogConfig) -> Plane {
         *f = if u >= cfg.epsilon { 0.0 } else { (cfg.phi * (cfg.epsilon - u)).tanh() };
     });
     ink
+}
+
+/// Fades ink out where it is dense: texture (grass, foliage, gravel) makes many short strokes
+/// close together, an outline makes one stroke with paper around it. `density` is the fraction of
+/// a `(2 radius + 1)^2` window covered by ink; ink is kept whole below `density_lo`, gone above
+/// `density_hi`, faded between. The density is measured at quarter resolution: it only needs to
+/// be smooth.
+pub fn suppress_texture(ink: &mut Plane, radius: usize, density_lo: f32, density_hi: f32) {
+    let (w, h) = (ink.width(), ink.height());
+    if w == 0 || h == 0 || density_hi <= density_lo {
+        return;
+    }
+    let factor = 4.min(radius.max(1));
+    let low = downsample_box(ink, factor);
+    let density = box_mean(&low, (radius / factor).max(1));
+    let (lw, lh) = (density.width(), density.height());
+    let span = density_hi - density_lo;
+    ink.par_rows_mut().enumerate().for_each(|(y, row)| {
+        let drow = density.row((y / factor).min(lh - 1));
+        for (x, v) in row.iter_mut().enumerate() {
+            if *v > 0.0 {
+                let d = drow[(x / factor).min(lw - 1)];
+                *v *= ((density_hi - d) / span).clamp(0.0, 1.0);
+            }
+        }
+    });
 }
 
 /// A horizontal run of ink pixels `[x0, x1)` in row `y`.

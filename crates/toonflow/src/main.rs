@@ -1,1 +1,122 @@
-fn main(){}
+//! The `toonflow` command: parses flags, picks the work, reports. The work itself lives in the
+//! library crates.
+
+mod cli;
+mod postprocess;
+mod stylize;
+
+use anyhow::Result;
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use toonflow_imgproc::comic::{ComicConfig, Preset};
+
+/// A mistake in the command line: reported with exit code 2, before any work.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Exit codes (documented in `--help`).
+const EXIT_FAILED_INPUTS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("toonflow: {err:#}");
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_FAILED_INPUTS)
+            }
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .init();
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    init_logging(&cli);
+    match &cli.command {
+        Command::Styles => {
+            for preset in Preset::ALL {
+                let cfg = ComicConfig::preset(preset);
+                println!("{:<8} {} (palette {}, lines {}, tone {})", preset.name(), preset.description(), cfg.colours,
+                    cfg.lines.map_or("off".into(), |l| format!("width {}", l.sigma)),
+                    if cfg.tone.is_some() { "on" } else { "off" });
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stylize(args) => {
+            if let Some(n) = args.jobs {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n.max(1))
+                    .build_global()
+                    .map_err(|e| UsageError(format!("--jobs {n}: {e}")))?;
+            }
+            let plan = stylize::Plan::new(args)?;
+            let interrupted = Arc::new(AtomicBool::new(false));
+            {
+                let flag = interrupted.clone();
+                // First Ctrl-C: finish the images in flight (their outputs are written whole),
+                // start no more. A second one exits at once.
+                let _ = ctrlc::set_handler(move || {
+                    if flag.swap(true, Ordering::SeqCst) {
+                        std::process::exit(EXIT_INTERRUPTED as i32);
+                    }
+                });
+            }
+            let summary = stylize::run(&plan, !cli.quiet, &interrupted);
+            if !cli.quiet {
+                eprintln!(
+                    "toonflow: {} stylized, {} failed{} in {:.1} s",
+                    summary.done,
+                    summary.failed.len(),
+                    if summary.skipped > 0 { format!(", {} not started (interrupted)", summary.skipped) } else { String::new() },
+                    summary.elapsed.as_secs_f64()
+                );
+            }
+            for (input, reason) in &summary.failed {
+                let path = input.display().to_string();
+                // Library errors already start with the path; do not print it twice.
+                if reason.starts_with(&path) {
+                    eprintln!("  failed: {reason}");
+                } else {
+                    eprintln!("  failed: {path}: {reason}");
+                }
+            }
+            Ok(if interrupted.load(Ordering::SeqCst) {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else if summary.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FAILED_INPUTS)
+            })
+        }
+    }
+}

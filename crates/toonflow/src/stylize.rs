@@ -1,0 +1,250 @@
+//! `toonflow stylize`: plan the batch (which file goes where), then run it in parallel.
+
+use crate::cli::{FormatArg, StylizeArgs};
+use crate::postprocess::PostProcess;
+use crate::UsageError;
+use anyhow::{anyhow, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use toonflow_imageio::{read_image, write_image, OutputFormat, ReadOptions};
+use toonflow_imgproc::comic::{stylize, ComicConfig, Preset, ToneConfig};
+use toonflow_imgproc::tone::Screen;
+
+/// File extensions picked up when searching folders.
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
+
+/// One input and where its output goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// The image to read.
+    pub input: PathBuf,
+    /// The file to write.
+    pub output: PathBuf,
+}
+
+/// A validated `stylize` run.
+#[derive(Debug)]
+pub struct Plan {
+    /// Work to do.
+    pub jobs: Vec<Job>,
+    /// Inputs that failed before any work (missing, unreadable folder): path and reason.
+    pub failed_early: Vec<(PathBuf, String)>,
+    /// The style.
+    pub style: ComicConfig,
+    /// Steps after the style.
+    pub post: PostProcess,
+    /// Decoding limits.
+    pub read: ReadOptions,
+}
+
+/// Applies the flags over the preset.
+fn style_config(args: &StylizeArgs) -> ComicConfig {
+    let mut cfg = ComicConfig::preset(Preset::from(args.style));
+    cfg.strength = args.strength;
+    if let Some(n) = args.colors {
+        cfg.colours = n as usize;
+    }
+    if let Some(s) = args.saturation {
+        cfg.saturation = s;
+    }
+    if let Some(r) = args.smoothing {
+        cfg.smoothing.radius = r as usize;
+        if r == 0 {
+            cfg.smoothing_passes = 0;
+        }
+    }
+    if let Some(lines) = cfg.lines.as_mut() {
+        lines.sigma = args.line_width.unwrap_or(lines.sigma);
+        lines.p = args.line_detail.unwrap_or(lines.p);
+    }
+    if args.no_lines {
+        cfg.lines = None;
+    }
+    if let Some(a) = args.min_line_area {
+        cfg.min_line_area = a;
+    }
+    let default_tone = ComicConfig::preset(Preset::Comic).tone.expect("comic preset has tone");
+    if args.tone && cfg.tone.is_none() {
+        cfg.tone = Some(default_tone);
+    }
+    if args.no_tone {
+        cfg.tone = None;
+    }
+    if let (Some(size), Some(tone)) = (args.tone_size, cfg.tone.as_mut()) {
+        *tone = ToneConfig { screen: Screen { cell: size, ..tone.screen }, ..*tone };
+    }
+    cfg
+}
+
+fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+impl Plan {
+    /// Validates the flags and lists the work. Errors here are usage errors (exit code 2).
+    pub fn new(args: &StylizeArgs) -> Result<Plan> {
+        let single_file = args.inputs.len() == 1 && args.inputs[0].is_file() && !args.output.is_dir();
+        let format = match args.format {
+            FormatArg::Png => OutputFormat::Png,
+            FormatArg::Jpg => OutputFormat::Jpeg(92),
+            FormatArg::Webp => OutputFormat::WebP,
+            FormatArg::Bmp => OutputFormat::Bmp,
+            FormatArg::Tiff => OutputFormat::Tiff,
+        };
+        let output_ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if single_file {
+            if OutputFormat::from_extension(output_ext).is_none() {
+                return Err(UsageError(format!(
+                    "-o {}: the output file needs an image extension (png, jpg, webp, bmp or tiff)",
+                    args.output.display()
+                ))
+                .into());
+            }
+        } else if !output_ext.is_empty() && OutputFormat::from_extension(output_ext).is_some() && !args.output.is_dir() {
+            return Err(UsageError(format!(
+                "-o {} names an image file, but the inputs are several images or a folder: give a folder",
+                args.output.display()
+            ))
+            .into());
+        }
+        let mut jobs = Vec::new();
+        let mut failed_early = Vec::new();
+        if single_file {
+            jobs.push(Job { input: args.inputs[0].clone(), output: args.output.clone() });
+        } else {
+            let out_dir = args.output.canonicalize().ok();
+            let mut taken: HashMap<PathBuf, PathBuf> = HashMap::new();
+            for input in &args.inputs {
+                if input.is_dir() {
+                    for entry in walkdir::WalkDir::new(input).sort_by_file_name() {
+                        let entry = match entry {
+                            Ok(e) => e,
+                            Err(e) => {
+                                let path = e.path().unwrap_or(input).to_path_buf();
+                                failed_early.push((path, e.to_string()));
+                                continue;
+                            }
+                        };
+                        let path = entry.path();
+                        if entry.file_type().is_dir()
+                            && out_dir.is_some()
+                            && path.canonicalize().ok() == out_dir
+                        {
+                            continue; // never re-read our own outputs
+                        }
+                        if entry.file_type().is_file() && has_image_extension(path) {
+                            let rel = path.strip_prefix(input).unwrap_or(path);
+                            push_job(&mut jobs, &mut taken, path, &args.output.join(rel), format);
+                        }
+                    }
+                } else if input.exists() {
+                    let name = Path::new(input.file_name().unwrap_or(input.as_os_str()));
+                    push_job(&mut jobs, &mut taken, input, &args.output.join(name), format);
+                } else {
+                    failed_early.push((input.clone(), "no such file or folder".into()));
+                }
+            }
+        }
+        let post = PostProcess {
+            denoise: args.denoise.map(|d| d.0),
+            resize: args.resize.map(|r| (r, args.resize_filter.into())),
+        };
+        Ok(Plan { jobs, failed_early, style: style_config(args), post, read: ReadOptions { max_pixels: args.max_pixels } })
+    }
+}
+
+/// Adds a job writing `target` with the format's extension; when two inputs would land on the
+/// same output (`a.jpg` and `a.png`), the later one keeps its extension in its name (`a-png.png`).
+fn push_job(jobs: &mut Vec<Job>, taken: &mut HashMap<PathBuf, PathBuf>, input: &Path, target: &Path, format: OutputFormat) {
+    let mut output = target.with_extension(format.extension());
+    if taken.contains_key(&output) {
+        let stem = target.file_stem().unwrap_or_default().to_string_lossy();
+        let ext = target.extension().unwrap_or_default().to_string_lossy();
+        output = target.with_file_name(format!("{stem}-{ext}.{}", format.extension()));
+    }
+    taken.insert(output.clone(), input.to_path_buf());
+    jobs.push(Job { input: input.to_path_buf(), output });
+}
+
+/// How a run ended.
+pub struct Summary {
+    /// Outputs written.
+    pub done: usize,
+    /// Inputs that failed, with the reason (which names the file).
+    pub failed: Vec<(PathBuf, String)>,
+    /// Jobs not started because of Ctrl-C.
+    pub skipped: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Runs one job: read, stylize, post-process, write.
+fn run_job(job: &Job, plan: &Plan) -> Result<()> {
+    let frame = read_image(&job.input, &plan.read)?;
+    let (w, h) = plan.post.output_size(frame.width(), frame.height());
+    if (w as u64) * (h as u64) > plan.read.max_pixels {
+        return Err(anyhow!(
+            "{}: --resize would make it {w}x{h}, over the limit of {} pixels",
+            job.input.display(),
+            plan.read.max_pixels
+        ));
+    }
+    let styled = stylize(&frame, &plan.style);
+    let times: Vec<String> =
+        styled.times.0.iter().map(|(stage, d)| format!("{stage} {:.1} ms", d.as_secs_f64() * 1e3)).collect();
+    tracing::info!(
+        "{}: {}x{} stylized in {:.1} ms ({})",
+        job.input.display(),
+        frame.width(),
+        frame.height(),
+        styled.times.total().as_secs_f64() * 1e3,
+        times.join(", ")
+    );
+    let out = plan.post.apply(styled.frame);
+    if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
+    }
+    write_image(&out, &job.output)?;
+    Ok(())
+}
+
+/// Runs the plan; stops starting new images once `interrupted` is set.
+pub fn run(plan: &Plan, progress: bool, interrupted: &AtomicBool) -> Summary {
+    let start = Instant::now();
+    let bar = if progress { ProgressBar::new(plan.jobs.len() as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} images, ETA {eta} {wide_msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let results: Vec<Option<(PathBuf, Result<()>)>> = plan
+        .jobs
+        .par_iter()
+        .map(|job| {
+            if interrupted.load(Ordering::Relaxed) {
+                return None;
+            }
+            bar.set_message(job.input.display().to_string());
+            let result = run_job(job, plan);
+            bar.inc(1);
+            Some((job.input.clone(), result))
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut summary = Summary { done: 0, failed: plan.failed_early.clone(), skipped: 0, elapsed: Duration::ZERO };
+    for r in results {
+        match r {
+            None => summary.skipped += 1,
+            Some((_, Ok(()))) => summary.done += 1,
+            Some((input, Err(e))) => summary.failed.push((input, format!("{e:#}"))),
+        }
+    }
+    summary.elapsed = start.elapsed();
+    summary
+}
