@@ -55,7 +55,7 @@ pub enum ImageError {
         limit: u64,
     },
     /// The header or the pixel data could not be decoded.
-    #[error("{path}: corrupt or truncated {format} data ({source})")]
+    #[error("{path}: corrupt or truncated {format} data")]
     Decode {
         /// The file.
         path: PathBuf,
@@ -64,6 +64,13 @@ pub enum ImageError {
         /// The decoder's reason.
         #[source]
         source: image::ImageError,
+    },
+    /// A JPEG whose entropy-coded data stops before its end-of-image marker: decoders fill the
+    /// missing part with grey, so it is refused rather than stylized half-empty.
+    #[error("{path}: truncated JPEG data (the end-of-image marker is missing)")]
+    TruncatedJpeg {
+        /// The file.
+        path: PathBuf,
     },
     /// The output name asks for a format toonflow does not write.
     #[error("{path}: cannot write format '{extension}' (use png, jpg, webp, bmp or tiff)")]
@@ -74,7 +81,7 @@ pub enum ImageError {
         extension: String,
     },
     /// The encoder failed.
-    #[error("{path}: cannot encode {format}: {source}")]
+    #[error("{path}: cannot encode {format}")]
     Encode {
         /// The file.
         path: PathBuf,
@@ -124,8 +131,21 @@ pub fn decode_image(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Fra
     }
     let format = image::guess_format(bytes)
         .ok()
-        .filter(|f| matches!(f, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Bmp | ImageFormat::Tiff | ImageFormat::Gif))
+        .filter(|f| {
+            matches!(
+                f,
+                ImageFormat::Png
+                    | ImageFormat::Jpeg
+                    | ImageFormat::WebP
+                    | ImageFormat::Bmp
+                    | ImageFormat::Tiff
+                    | ImageFormat::Gif
+            )
+        })
         .ok_or_else(|| ImageError::UnknownFormat { path: path.into() })?;
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(ImageError::TruncatedJpeg { path: path.into() });
+    }
     let decode_err = |source| ImageError::Decode { path: path.into(), format: format_name(format), source };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
@@ -142,6 +162,30 @@ pub fn decode_image(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Fra
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);
     Ok(to_frame(img))
+}
+
+/// Whether a JPEG has an end-of-image marker after its first scan. Marker segments are skipped
+/// by their lengths up to the first start-of-scan, so an EXIF thumbnail's markers do not count;
+/// inside scan data a 0xFF byte is always stuffed, so the first 0xFF 0xD9 after it is the real
+/// end. Bytes appended after the end (motion-photo trailers) are allowed.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    while i + 4 <= bytes.len() {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if marker == 0xDA {
+            return bytes.get(i + 2 + len..).is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, 0xD9]));
+        }
+        i += 2 + len;
+    }
+    false
 }
 
 fn to_frame(img: DynamicImage) -> Frame {
@@ -188,7 +232,8 @@ impl OutputFormat {
     /// The format a path's extension asks for.
     pub fn from_path(path: &Path) -> Result<Self, ImageError> {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        Self::from_extension(ext).ok_or_else(|| ImageError::UnsupportedOutput { path: path.into(), extension: ext.into() })
+        Self::from_extension(ext)
+            .ok_or_else(|| ImageError::UnsupportedOutput { path: path.into(), extension: ext.into() })
     }
 
     /// The usual file extension.

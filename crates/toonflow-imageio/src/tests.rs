@@ -6,73 +6,27 @@ fn rgb_frame(w: usize, h: usize, f: impl Fn(usize, usize) -> [f32; 3] + Sync) ->
     Frame::new(rgb, None)
 }
 
-/// A JPEG with an EXIF APP1 segment holding only the orientation tag.
-pub(crate) fn jpeg_with_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
-    let mut tiff = Vec::new();
-    tiff.extend_from_slice(b"MM\0\x2a\0\0\0\x08"); // big-endian TIFF header, IFD at 8
-    tiff.extend_from_slice(&1u16.to_be_bytes()); // one entry
-    tiff.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
-    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
-    tiff.extend_from_slice(&1u32.to_be_bytes());
-    tiff.extend_from_slice(&orientation.to_be_bytes());
-    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]); // padding, next IFD = 0
-    let mut app1 = b"Exif\0\0".to_vec();
-    app1.extend_from_slice(&tiff);
-    let mut out = jpeg[..2].to_vec(); // SOI
-    out.extend_from_slice(&[0xFF, 0xE1]);
-    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&app1);
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
-
-/// CRC-32 as PNG chunks use it.
-pub(crate) fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
-/// A decompression bomb's shape: a PNG whose header announces `w x h` pixels, followed by a
-/// tiny IDAT; decoding it for real would allocate `w * h * 3` bytes.
-pub(crate) fn png_bomb(w: u32, h: u32) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]), (b"IEND", &[])] {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut chunk = kind.to_vec();
-        chunk.extend_from_slice(data);
-        out.extend_from_slice(&chunk);
-        out.extend_from_slice(&crc32(&chunk).to_be_bytes());
-    }
-    out
+/// A committed fixture (built by `examples/make_fixtures.rs`).
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/", $name))
+    };
 }
 
 #[test]
 fn exif_orientation_is_applied() {
-    // 32x16: left half red, right half blue. Orientation 6 means "rotate 90 degrees clockwise
-    // to display": upright it is 16x32 with red on top.
-    let frame = rgb_frame(32, 16, |x, _| if x < 16 { [0.8, 0.0, 0.0] } else { [0.0, 0.0, 0.8] });
-    let jpeg = encode_image(&frame, OutputFormat::Jpeg(95)).unwrap();
-    let rotated = decode_image(&jpeg_with_orientation(&jpeg, 6), Path::new("r.jpg"), &ReadOptions::default()).unwrap();
-    assert_eq!((rotated.width(), rotated.height()), (16, 32));
+    // Stored 64x32, left half red, right half blue, with orientation 6 ("rotate 90 degrees
+    // clockwise to display"): upright it is 32x64 with red on top.
+    let rotated = decode_image(fixture!("rotated.jpg"), Path::new("rotated.jpg"), &ReadOptions::default()).unwrap();
+    assert_eq!((rotated.width(), rotated.height()), (32, 64));
     let (r, b) = (&rotated.rgb[0], &rotated.rgb[2]);
-    assert!(r.get(8, 4) > 0.5 && b.get(8, 4) < 0.1, "top must be red");
-    assert!(b.get(8, 28) > 0.5 && r.get(8, 28) < 0.1, "bottom must be blue");
-    let plain = decode_image(&jpeg, Path::new("p.jpg"), &ReadOptions::default()).unwrap();
-    assert_eq!((plain.width(), plain.height()), (32, 16));
+    assert!(r.get(16, 8) > 0.5 && b.get(16, 8) < 0.1, "top must be red");
+    assert!(b.get(16, 56) > 0.5 && r.get(16, 56) < 0.1, "bottom must be blue");
 }
 
 #[test]
 fn sixteen_bit_png_keeps_precision() {
-    // Two 16-bit greys one 8-bit step apart apart decode to different, ordered values.
+    // 16-bit greys closer than one 8-bit step decode to different, ordered values.
     let img = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(4, 1, |x, _| {
         let v = 30_000 + 100 * x as u16;
         image::Rgb([v, v, v])
@@ -116,12 +70,19 @@ fn bad_inputs_get_errors_that_name_the_file_and_the_reason() {
         *b ^= 0x5A;
     }
     assert!(msg(&corrupt).contains("corrupt or truncated PNG"));
+    // A JPEG cut short decodes to a half-grey picture in lenient decoders: it must be refused.
+    let jpeg = fixture!("photo.jpg");
+    assert!(decode_image(jpeg, p, &opts).is_ok());
+    for cut in [jpeg.len() / 3, jpeg.len() - 2] {
+        assert_eq!(msg(&jpeg[..cut]), "photos/x.png: truncated JPEG data (the end-of-image marker is missing)");
+    }
+    assert_eq!(msg(&jpeg[..50]), "photos/x.png: truncated JPEG data (the end-of-image marker is missing)");
 }
 
 #[test]
 fn images_over_the_pixel_limit_are_refused_before_decoding() {
-    let bomb = png_bomb(100_000, 100_000);
-    let err = decode_image(&bomb, Path::new("bomb.png"), &ReadOptions::default()).unwrap_err();
+    let bomb = fixture!("bomb.png");
+    let err = decode_image(bomb, Path::new("bomb.png"), &ReadOptions::default()).unwrap_err();
     assert!(matches!(err, ImageError::TooLarge { width: 100_000, height: 100_000, .. }));
     assert_eq!(
         err.to_string(),
@@ -135,7 +96,8 @@ fn images_over_the_pixel_limit_are_refused_before_decoding() {
 #[test]
 fn every_format_round_trips() {
     let frame = rgb_frame(24, 10, |x, y| [x as f32 / 24.0, y as f32 / 10.0, 0.25]);
-    for format in [OutputFormat::Png, OutputFormat::WebP, OutputFormat::Bmp, OutputFormat::Tiff, OutputFormat::Jpeg(95)] {
+    for format in [OutputFormat::Png, OutputFormat::WebP, OutputFormat::Bmp, OutputFormat::Tiff, OutputFormat::Jpeg(95)]
+    {
         let bytes = encode_image(&frame, format).unwrap();
         let back = decode_image(&bytes, Path::new("f"), &ReadOptions::default()).unwrap();
         assert_eq!((back.width(), back.height()), (24, 10), "{format:?}");

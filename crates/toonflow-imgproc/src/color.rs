@@ -66,7 +66,7 @@ impl Frame {
     /// # Panics
     /// If `data.len() != width * height * channels` or `channels` is not 1 to 4.
     pub fn from_srgb8(width: usize, height: usize, channels: usize, data: &[u8]) -> Frame {
-        Self::from_interleaved(width, height, channels, data, |v| srgb8_to_linear(v), |v| v as f32 / 255.0)
+        Self::from_interleaved(width, height, channels, data, srgb8_to_linear, |v| v as f32 / 255.0)
     }
 
     /// Decodes interleaved sRGB-encoded `f32` samples in `[0, 1]` (from 16-bit or float files);
@@ -164,20 +164,16 @@ pub fn frame_to_oklab(frame: &Frame) -> [Plane; 3] {
     let (w, h) = (frame.width(), frame.height());
     let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
     let [ol, oa, ob] = &mut out;
-    ol.par_rows_mut()
-        .zip(oa.par_rows_mut())
-        .zip(ob.par_rows_mut())
-        .enumerate()
-        .for_each(|(y, ((lr, ar), br))| {
-            let [r, g, b] = &frame.rgb;
-            let (r, g, b) = (r.row(y), g.row(y), b.row(y));
-            for x in 0..w {
-                let [l, a, bb] = linear_to_oklab([r[x], g[x], b[x]]);
-                lr[x] = l;
-                ar[x] = a;
-                br[x] = bb;
-            }
-        });
+    ol.par_rows_mut().zip(oa.par_rows_mut()).zip(ob.par_rows_mut()).enumerate().for_each(|(y, ((lr, ar), br))| {
+        let [r, g, b] = &frame.rgb;
+        let (r, g, b) = (r.row(y), g.row(y), b.row(y));
+        for x in 0..w {
+            let [l, a, bb] = linear_to_oklab([r[x], g[x], b[x]]);
+            lr[x] = l;
+            ar[x] = a;
+            br[x] = bb;
+        }
+    });
     out
 }
 

@@ -139,7 +139,11 @@ impl ComicConfig {
                 monochrome: true,
                 lines: Some(XdogConfig { sigma: 1.4, p: 26.0, epsilon: 0.14, ..XdogConfig::default() }),
                 ink: [0.0; 3],
-                tone: Some(ToneConfig { screen: Screen { cell: 5.0, angle_deg: 45.0 }, shadow_below: 0.0, coverage: 0.0 }),
+                tone: Some(ToneConfig {
+                    screen: Screen { cell: 5.0, angle_deg: 45.0 },
+                    shadow_below: 0.0,
+                    coverage: 0.0,
+                }),
                 ..base
             },
         }
@@ -194,11 +198,8 @@ pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
         }
         planes
     });
-    let palette_input = if cfg.monochrome {
-        [smooth[0].clone(), Plane::new(w, h), Plane::new(w, h)]
-    } else {
-        smooth.clone()
-    };
+    let palette_input =
+        if cfg.monochrome { [smooth[0].clone(), Plane::new(w, h), Plane::new(w, h)] } else { smooth.clone() };
     let (palette, labels) = times.time("quantize (k-means)", || {
         let kcfg = KMeansConfig { k: cfg.colours.clamp(1, 256), seed: cfg.seed, ..KMeansConfig::default() };
         let palette = kmeans_palette(&palette_input, src.alpha.as_ref(), &kcfg);

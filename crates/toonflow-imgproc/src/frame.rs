@@ -144,10 +144,8 @@ impl Frame {
     /// Applies a plane-to-plane operation to every plane, alpha included.
     pub fn map_planes(&self, f: impl Fn(&Plane) -> Plane + Sync) -> Frame {
         let [r, g, b] = &self.rgb;
-        let ((r, g), (b, a)) = rayon::join(
-            || rayon::join(|| f(r), || f(g)),
-            || rayon::join(|| f(b), || self.alpha.as_ref().map(&f)),
-        );
+        let ((r, g), (b, a)) =
+            rayon::join(|| rayon::join(|| f(r), || f(g)), || rayon::join(|| f(b), || self.alpha.as_ref().map(&f)));
         Frame::new([r, g, b], a)
     }
 }

@@ -141,37 +141,33 @@ fn apply_upsampled(guide: &[Plane; 3], coeffs: &[Plane], s: usize) -> [Plane; 3]
     let yt = upsample_taps(h, lh, s);
     let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
     let [o0, o1, o2] = &mut out;
-    o0.par_rows_mut()
-        .zip(o1.par_rows_mut())
-        .zip(o2.par_rows_mut())
-        .enumerate()
-        .for_each_init(
-            || vec![0f32; 12 * lw],
-            |rows, (y, ((r0, r1), r2))| {
-                let (y0, y1, ty) = yt[y];
-                for (k, plane) in coeffs.iter().enumerate() {
-                    let (a, b) = (plane.row(y0), plane.row(y1));
-                    for (dst, (&va, &vb)) in rows[k * lw..(k + 1) * lw].iter_mut().zip(a.iter().zip(b)) {
-                        *dst = va + (vb - va) * ty;
-                    }
+    o0.par_rows_mut().zip(o1.par_rows_mut()).zip(o2.par_rows_mut()).enumerate().for_each_init(
+        || vec![0f32; 12 * lw],
+        |rows, (y, ((r0, r1), r2))| {
+            let (y0, y1, ty) = yt[y];
+            for (k, plane) in coeffs.iter().enumerate() {
+                let (a, b) = (plane.row(y0), plane.row(y1));
+                for (dst, (&va, &vb)) in rows[k * lw..(k + 1) * lw].iter_mut().zip(a.iter().zip(b)) {
+                    *dst = va + (vb - va) * ty;
                 }
-                let g = [guide[0].row(y), guide[1].row(y), guide[2].row(y)];
-                let outs: [&mut [f32]; 3] = [r0, r1, r2];
-                let [out0, out1, out2] = outs;
-                for x in 0..w {
-                    let (x0, x1, tx) = xt[x];
-                    let c = |k: usize| {
-                        let v0 = rows[k * lw + x0];
-                        v0 + (rows[k * lw + x1] - v0) * tx
-                    };
-                    let i = [g[0][x], g[1][x], g[2][x]];
-                    let q = |k: usize| c(k) * i[0] + c(3 + k) * i[1] + c(6 + k) * i[2] + c(9 + k);
-                    out0[x] = q(0);
-                    out1[x] = q(1);
-                    out2[x] = q(2);
-                }
-            },
-        );
+            }
+            let g = [guide[0].row(y), guide[1].row(y), guide[2].row(y)];
+            let outs: [&mut [f32]; 3] = [r0, r1, r2];
+            let [out0, out1, out2] = outs;
+            for x in 0..w {
+                let (x0, x1, tx) = xt[x];
+                let c = |k: usize| {
+                    let v0 = rows[k * lw + x0];
+                    v0 + (rows[k * lw + x1] - v0) * tx
+                };
+                let i = [g[0][x], g[1][x], g[2][x]];
+                let q = |k: usize| c(k) * i[0] + c(3 + k) * i[1] + c(6 + k) * i[2] + c(9 + k);
+                out0[x] = q(0);
+                out1[x] = q(1);
+                out2[x] = q(2);
+            }
+        },
+    );
     out
 }
 

@@ -3,8 +3,8 @@
 //! too small to be drawn lines (what turns foliage into squiggle noise in naive cartoonizers).
 
 use crate::blur::{box_mean, gaussian_blur};
-use crate::resize::downsample_box;
 use crate::frame::Plane;
+use crate::resize::downsample_box;
 use rayon::prelude::*;
 
 /// XDoG settings; distances are in pixels, tones in Oklab lightness units (`0` black, `1` white).
@@ -37,10 +37,8 @@ impl XdogConfig {
 
 /// Ink coverage in `[0, 1]` (1 = solid black ink) from a lightness plane.
 pub fn xdog(lightness: &Plane, cfg: &XdogConfig) -> Plane {
-    let (fine, coarse) = rayon::join(
-        || gaussian_blur(lightness, cfg.sigma),
-        || gaussian_blur(lightness, cfg.sigma * cfg.k),
-    );
+    let (fine, coarse) =
+        rayon::join(|| gaussian_blur(lightness, cfg.sigma), || gaussian_blur(lightness, cfg.sigma * cfg.k));
     let mut ink = fine;
     ink.data_mut().par_iter_mut().zip(coarse.data()).for_each(|(f, &c)| {
         let u = (1.0 + cfg.p) * *f - cfg.p * c;
@@ -146,15 +144,13 @@ pub fn remove_small_blobs(ink: &mut Plane, threshold: f32, min_area: usize) -> u
         row_start = cur.end;
     }
     let mut area = vec![0usize; runs.len()];
-    for i in 0..runs.len() {
-        let root = find(&mut parent, i);
-        area[root] += runs[i].x1 - runs[i].x0;
+    let roots: Vec<usize> = (0..runs.len()).map(|i| find(&mut parent, i)).collect();
+    for (r, &root) in runs.iter().zip(&roots) {
+        area[root] += r.x1 - r.x0;
     }
     let mut erased = 0;
-    for i in 0..runs.len() {
-        let root = parent[i];
+    for (i, (r, &root)) in runs.iter().zip(&roots).enumerate() {
         if area[root] < min_area {
-            let r = runs[i];
             ink.data_mut()[r.y * w + r.x0..r.y * w + r.x1].fill(0.0);
             if root == i {
                 erased += 1;
@@ -204,5 +200,56 @@ mod tests {
         let erased = remove_small_blobs(&mut ink, 0.5, 10);
         assert_eq!(erased, 2);
         assert_eq!(ink.data().iter().filter(|&&v| v > 0.5).count(), 25);
+    }
+
+    /// Flood fill reference: keeps pixels whose 8-connected blob has at least `min_area` pixels.
+    fn naive_filter(ink: &Plane, min_area: usize) -> Vec<bool> {
+        let (w, h) = (ink.width(), ink.height());
+        let mut seen = vec![false; w * h];
+        let mut keep = vec![false; w * h];
+        for start in 0..w * h {
+            if seen[start] || ink.data()[start] <= 0.5 {
+                continue;
+            }
+            let (mut stack, mut blob) = (vec![start], vec![]);
+            seen[start] = true;
+            while let Some(i) = stack.pop() {
+                blob.push(i);
+                let (x, y) = ((i % w) as isize, (i / w) as isize);
+                for (dx, dy) in [(-1, -1), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)] {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx >= 0 && ny >= 0 && nx < w as isize && ny < h as isize {
+                        let j = ny as usize * w + nx as usize;
+                        if !seen[j] && ink.data()[j] > 0.5 {
+                            seen[j] = true;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            if blob.len() >= min_area {
+                blob.iter().for_each(|&i| keep[i] = true);
+            }
+        }
+        keep
+    }
+
+    #[test]
+    fn blob_removal_matches_flood_fill_on_random_ink() {
+        let mut state = 7u32;
+        for density in [0.2, 0.35, 0.5] {
+            let mut ink = Plane::from_fn(61, 43, |_, _| 0.0);
+            for v in ink.data_mut() {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                *v = if ((state >> 8) as f32 / (1 << 24) as f32) < density { 1.0 } else { 0.0 };
+            }
+            for min_area in [2, 5, 20] {
+                let expected = naive_filter(&ink, min_area);
+                let mut fast = ink.clone();
+                remove_small_blobs(&mut fast, 0.5, min_area);
+                let found: Vec<bool> = fast.data().iter().map(|&v| v > 0.5).collect();
+                assert_eq!(found, expected, "density {density}, min_area {min_area}");
+            }
+        }
     }
 }

@@ -98,11 +98,7 @@ pub fn kmeans_palette(planes: &[Plane; 3], mask: Option<&Plane>, cfg: &KMeansCon
                 centres[i] = [(sum[0] / sum[3]) as f32, (sum[1] / sum[3]) as f32, (sum[2] / sum[3]) as f32];
             } else {
                 // An empty cluster moves to the sample worst served by the others.
-                let far = assigned
-                    .iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
-                    .map_or(0, |(j, _)| j);
+                let far = assigned.iter().enumerate().max_by(|a, b| a.1 .1.total_cmp(&b.1 .1)).map_or(0, |(j, _)| j);
                 centres[i] = samples[far];
                 changed = true;
             }
@@ -189,7 +185,11 @@ pub fn majority_filter(labels: &[u8], width: usize, height: usize) -> Vec<u8> {
         return out;
     }
     out.par_chunks_mut(width).enumerate().skip(1).take(height - 2).for_each(|(y, row)| {
-        let (up, mid, down) = (&labels[(y - 1) * width..y * width], &labels[y * width..(y + 1) * width], &labels[(y + 1) * width..(y + 2) * width]);
+        let (up, mid, down) = (
+            &labels[(y - 1) * width..y * width],
+            &labels[y * width..(y + 1) * width],
+            &labels[(y + 1) * width..(y + 2) * width],
+        );
         for x in 1..width - 1 {
             let c = mid[x];
             let window = [up[x - 1], up[x], up[x + 1], mid[x - 1], mid[x + 1], down[x - 1], down[x], down[x + 1]];

@@ -232,8 +232,23 @@ mod tests {
     #[test]
     fn flags_parse() {
         let cli = Cli::try_parse_from([
-            "toonflow", "stylize", "a.jpg", "dir", "-o", "out", "--style", "manga", "--strength", "0.5",
-            "--denoise", "median:3", "--resize", "1280x", "--max-pixels", "2M", "-v",
+            "toonflow",
+            "stylize",
+            "a.jpg",
+            "dir",
+            "-o",
+            "out",
+            "--style",
+            "manga",
+            "--strength",
+            "0.5",
+            "--denoise",
+            "median:3",
+            "--resize",
+            "1280x",
+            "--max-pixels",
+            "2M",
+            "-v",
         ])
         .unwrap();
         let Command::Stylize(args) = cli.command else { panic!("not stylize") };

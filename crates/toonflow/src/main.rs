@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("toonflow: {err:#}");
+            eprintln!("toonflow: {}", report(&err));
             if err.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(EXIT_USAGE)
             } else {
@@ -43,6 +43,21 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// An error and its causes on one line, each cause added only when the text so far does not
+/// already say it (some decoders repeat their cause inside their own message).
+pub fn report(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.contains(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }
 
 fn init_logging(cli: &Cli) {
@@ -66,9 +81,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Styles => {
             for preset in Preset::ALL {
                 let cfg = ComicConfig::preset(preset);
-                println!("{:<8} {} (palette {}, lines {}, tone {})", preset.name(), preset.description(), cfg.colours,
+                println!(
+                    "{:<8} {} (palette {}, lines {}, tone {})",
+                    preset.name(),
+                    preset.description(),
+                    cfg.colours,
                     cfg.lines.map_or("off".into(), |l| format!("width {}", l.sigma)),
-                    if cfg.tone.is_some() { "on" } else { "off" });
+                    if cfg.tone.is_some() { "on" } else { "off" }
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -97,7 +117,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     "toonflow: {} stylized, {} failed{} in {:.1} s",
                     summary.done,
                     summary.failed.len(),
-                    if summary.skipped > 0 { format!(", {} not started (interrupted)", summary.skipped) } else { String::new() },
+                    if summary.skipped > 0 {
+                        format!(", {} not started (interrupted)", summary.skipped)
+                    } else {
+                        String::new()
+                    },
                     summary.elapsed.as_secs_f64()
                 );
             }

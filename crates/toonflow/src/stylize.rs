@@ -106,7 +106,8 @@ impl Plan {
                 ))
                 .into());
             }
-        } else if !output_ext.is_empty() && OutputFormat::from_extension(output_ext).is_some() && !args.output.is_dir() {
+        } else if !output_ext.is_empty() && OutputFormat::from_extension(output_ext).is_some() && !args.output.is_dir()
+        {
             return Err(UsageError(format!(
                 "-o {} names an image file, but the inputs are several images or a folder: give a folder",
                 args.output.display()
@@ -132,10 +133,7 @@ impl Plan {
                             }
                         };
                         let path = entry.path();
-                        if entry.file_type().is_dir()
-                            && out_dir.is_some()
-                            && path.canonicalize().ok() == out_dir
-                        {
+                        if entry.file_type().is_dir() && out_dir.is_some() && path.canonicalize().ok() == out_dir {
                             continue; // never re-read our own outputs
                         }
                         if entry.file_type().is_file() && has_image_extension(path) {
@@ -155,13 +153,25 @@ impl Plan {
             denoise: args.denoise.map(|d| d.0),
             resize: args.resize.map(|r| (r, args.resize_filter.into())),
         };
-        Ok(Plan { jobs, failed_early, style: style_config(args), post, read: ReadOptions { max_pixels: args.max_pixels } })
+        Ok(Plan {
+            jobs,
+            failed_early,
+            style: style_config(args),
+            post,
+            read: ReadOptions { max_pixels: args.max_pixels },
+        })
     }
 }
 
 /// Adds a job writing `target` with the format's extension; when two inputs would land on the
 /// same output (`a.jpg` and `a.png`), the later one keeps its extension in its name (`a-png.png`).
-fn push_job(jobs: &mut Vec<Job>, taken: &mut HashMap<PathBuf, PathBuf>, input: &Path, target: &Path, format: OutputFormat) {
+fn push_job(
+    jobs: &mut Vec<Job>,
+    taken: &mut HashMap<PathBuf, PathBuf>,
+    input: &Path,
+    target: &Path,
+    format: OutputFormat,
+) {
     let mut output = target.with_extension(format.extension());
     if taken.contains_key(&output) {
         let stem = target.file_stem().unwrap_or_default().to_string_lossy();
@@ -242,7 +252,7 @@ pub fn run(plan: &Plan, progress: bool, interrupted: &AtomicBool) -> Summary {
         match r {
             None => summary.skipped += 1,
             Some((_, Ok(()))) => summary.done += 1,
-            Some((input, Err(e))) => summary.failed.push((input, format!("{e:#}"))),
+            Some((input, Err(e))) => summary.failed.push((input, crate::report(&e))),
         }
     }
     summary.elapsed = start.elapsed();
