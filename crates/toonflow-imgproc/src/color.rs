@@ -86,13 +86,36 @@ impl Frame {
         assert!((1..=4).contains(&channels), "channels: expected 1 to 4, found {channels}");
         assert_eq!(data.len(), width * height * channels, "interleaved data length");
         let has_alpha = channels == 2 || channels == 4;
-        let colour_channels = if channels >= 3 { 3 } else { 1 };
-        let plane = |c: usize, f: &(dyn Fn(T) -> f32 + Sync)| {
-            Plane::from_fn(width, height, |x, y| f(data[(y * width + x) * channels + c]))
+        let grey = channels < 3;
+        let mut rgb = [Plane::new(width, height), Plane::new(width, height), Plane::new(width, height)];
+        let mut alpha_plane = has_alpha.then(|| Plane::new(width, height));
+        let [r, g, b] = &mut rgb;
+        let alpha_rows = alpha_plane.as_mut().map(|a| a.data_mut().par_chunks_mut(width.max(1)));
+        let rows = r.par_rows_mut().zip(g.par_rows_mut()).zip(b.par_rows_mut());
+        // One pass over the interleaved bytes per row, writing every plane.
+        let convert_row = |y: usize, rr: &mut [f32], gr: &mut [f32], br: &mut [f32], ar: Option<&mut [f32]>| {
+            let src = &data[y * width * channels..(y + 1) * width * channels];
+            for (x, px) in src.chunks_exact(channels).enumerate() {
+                if grey {
+                    let v = colour(px[0]);
+                    (rr[x], gr[x], br[x]) = (v, v, v);
+                } else {
+                    (rr[x], gr[x], br[x]) = (colour(px[0]), colour(px[1]), colour(px[2]));
+                }
+            }
+            if let Some(ar) = ar {
+                for (a, px) in ar.iter_mut().zip(src.chunks_exact(channels)) {
+                    *a = alpha(px[channels - 1]);
+                }
+            }
         };
-        let rgb = std::array::from_fn(|c| plane(if colour_channels == 3 { c } else { 0 }, &colour));
-        let alpha = has_alpha.then(|| plane(channels - 1, &alpha));
-        Frame::new(rgb, alpha)
+        match alpha_rows {
+            Some(arows) => {
+                rows.zip(arows).enumerate().for_each(|(y, (((rr, gr), br), ar))| convert_row(y, rr, gr, br, Some(ar)))
+            }
+            None => rows.enumerate().for_each(|(y, ((rr, gr), br))| convert_row(y, rr, gr, br, None)),
+        }
+        Frame::new(rgb, alpha_plane)
     }
 
     /// Encodes to interleaved 8-bit sRGB, RGBA when `with_alpha` (opaque frames get 255) else RGB.

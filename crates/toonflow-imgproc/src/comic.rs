@@ -72,8 +72,6 @@ pub struct ToneConfig {
 pub struct ComicConfig {
     /// Edge-preserving smoothing before quantization; `radius` at the reference resolution.
     pub smoothing: GuidedConfig,
-    /// How many times the smoothing runs; each pass flattens more.
-    pub smoothing_passes: usize,
     /// Palette size: flat colours (colour mode) or grey levels (monochrome).
     pub colours: usize,
     /// Multiplies palette chroma (`1` = as photographed).
@@ -105,8 +103,7 @@ impl ComicConfig {
     /// The settings of a built-in preset.
     pub fn preset(preset: Preset) -> Self {
         let base = ComicConfig {
-            smoothing: GuidedConfig { radius: 8, eps: 0.003, subsample: 4 },
-            smoothing_passes: 2,
+            smoothing: GuidedConfig { radius: 8, eps: 0.003, subsample: 4, passes: 2 },
             colours: 10,
             saturation: 1.25,
             brightness: 0.02,
@@ -123,7 +120,7 @@ impl ComicConfig {
         match preset {
             Preset::Comic => base,
             Preset::Webtoon => ComicConfig {
-                smoothing: GuidedConfig { radius: 10, eps: 0.002, subsample: 4 },
+                smoothing: GuidedConfig { radius: 10, eps: 0.002, subsample: 4, passes: 2 },
                 colours: 20,
                 saturation: 1.15,
                 brightness: 0.04,
@@ -192,11 +189,7 @@ pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
         let radius = ((cfg.smoothing.radius as f32 * scale).round() as usize).max(1);
         let subsample = cfg.smoothing.subsample.min(radius).max(1);
         let g = GuidedConfig { radius, subsample, ..cfg.smoothing };
-        let mut planes = lab;
-        for _ in 0..cfg.smoothing_passes {
-            planes = guided_filter_self(&planes, &g);
-        }
-        planes
+        guided_filter_self(&lab, &g)
     });
     let palette_input =
         if cfg.monochrome { [smooth[0].clone(), Plane::new(w, h), Plane::new(w, h)] } else { smooth.clone() };
@@ -258,7 +251,7 @@ fn palette_fills(cfg: &ComicConfig, palette: &Palette) -> Vec<([f32; 3], f32)> {
 fn compose(src: &Frame, cfg: &ComicConfig, palette: &Palette, labels: &[u8], ink: Option<&Plane>, scale: f32) -> Frame {
     let (w, h) = (src.width(), src.height());
     let fills = palette_fills(cfg, palette);
-    let screen = cfg.tone.map(|t| Screen { cell: (t.screen.cell * scale).max(3.0), ..t.screen });
+    let screen = cfg.tone.map(|t| Screen { cell: (t.screen.cell * scale).max(3.0), ..t.screen }.dots());
     let strength = cfg.strength.clamp(0.0, 1.0);
     let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
     let [o0, o1, o2] = &mut out;

@@ -22,83 +22,95 @@ pub struct GuidedConfig {
     pub eps: f32,
     /// Fit the coefficients at `1/subsample` resolution (1 = exact filter).
     pub subsample: usize,
+    /// Filter passes; each flattens more. Passes after the first run at the fitting resolution,
+    /// so they cost little: the full-resolution image is touched once.
+    pub passes: usize,
 }
 
 impl Default for GuidedConfig {
     fn default() -> Self {
-        Self { radius: 8, eps: 0.004, subsample: 4 }
+        Self { radius: 8, eps: 0.004, subsample: 4, passes: 1 }
     }
 }
 
 /// Edge-preserving smoothing of a 3-channel image guided by itself.
+///
+/// With one pass this is the fast guided filter. With more, the low-resolution copy is filtered
+/// again by itself, and the final coefficients map the original low-resolution guide onto that
+/// result, then are applied at full resolution.
 pub fn guided_filter_self(src: &[Plane; 3], cfg: &GuidedConfig) -> [Plane; 3] {
     let (w, h) = (src[0].width(), src[0].height());
-    if w == 0 || h == 0 {
+    if w == 0 || h == 0 || cfg.passes == 0 {
         return src.clone();
     }
     let s = cfg.subsample.clamp(1, w.min(h).max(1));
     let r = (cfg.radius / s).max(1);
-    let low: Vec<Plane> = src.par_iter().map(|p| downsample_box(p, s)).collect();
-    let coeffs = fit_coefficients(&low, r, cfg.eps);
-    apply_upsampled(src, &coeffs, s)
+    let low: [Plane; 3] = {
+        let v: Vec<Plane> = src.par_iter().map(|p| downsample_box(p, s)).collect();
+        v.try_into().expect("three planes")
+    };
+    let mut target = low.clone();
+    for _ in 1..cfg.passes {
+        target = apply_upsampled(&target, &fit_coefficients(&target, &target, r, cfg.eps), 1);
+    }
+    apply_upsampled(src, &fit_coefficients(&low, &target, r, cfg.eps), s)
 }
 
-/// Index of channel pair `(c, d)`, `c <= d`, in the 6 second moments.
+/// Index of channel pair `(c, d)`, `c <= d`, in the 6 second moments of the guide.
 const PAIRS: [(usize, usize); 6] = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
 
-/// Box-averaged coefficients: 9 planes of `A` (row-major, `A[c][k]` maps guide channel `c` to
-/// output channel `k`) then 3 planes of `b`.
-fn fit_coefficients(low: &[Plane], r: usize, eps: f32) -> Vec<Plane> {
-    let (w, h) = (low[0].width(), low[0].height());
-    let means: Vec<Plane> = low.par_iter().map(|p| box_mean(p, r)).collect();
-    let second: Vec<Plane> = PAIRS
-        .par_iter()
-        .map(|&(c, d)| {
-            let prod = Plane::from_vec(w, h, low[c].data().iter().zip(low[d].data()).map(|(a, b)| a * b).collect());
-            box_mean(&prod, r)
+fn box_of_product(a: &Plane, b: &Plane, r: usize) -> Plane {
+    let prod = Plane::from_vec(a.width(), a.height(), a.data().iter().zip(b.data()).map(|(x, y)| x * y).collect());
+    box_mean(&prod, r)
+}
+
+/// Box-averaged coefficients of the local affine fit from `guide` to `target`: 9 planes of `A`
+/// (row-major, `A[c][k]` maps guide channel `c` to output channel `k`) then 3 planes of `b`.
+fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32) -> Vec<Plane> {
+    let (w, h) = (guide[0].width(), guide[0].height());
+    let mean_i: Vec<Plane> = guide.par_iter().map(|p| box_mean(p, r)).collect();
+    let mean_p: Vec<Plane> = target.par_iter().map(|p| box_mean(p, r)).collect();
+    let ii: Vec<Plane> = PAIRS.par_iter().map(|&(c, d)| box_of_product(&guide[c], &guide[d], r)).collect();
+    let ip: Vec<Plane> = (0..9).into_par_iter().map(|j| box_of_product(&guide[j / 3], &target[j % 3], r)).collect();
+    let n = w * h;
+    // Per pixel: A = (S + eps I)^-1 C with S the guide's covariance and C its covariance with
+    // the target; b = mean(p) - A^T mean(I).
+    let results: Vec<[f32; 12]> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let mi = [mean_i[0].data()[i], mean_i[1].data()[i], mean_i[2].data()[i]];
+            let mut sigma = [[0f32; 3]; 3];
+            for (j, &(a, b)) in PAIRS.iter().enumerate() {
+                let v = ii[j].data()[i] - mi[a] * mi[b];
+                sigma[a][b] = v;
+                sigma[b][a] = v;
+            }
+            for (d, row) in sigma.iter_mut().enumerate() {
+                row[d] += eps;
+            }
+            let inv = invert3(&sigma);
+            let mut cov = [[0f32; 3]; 3];
+            for (j, plane) in ip.iter().enumerate() {
+                let (c, k) = (j / 3, j % 3);
+                cov[c][k] = plane.data()[i] - mi[c] * mean_p[k].data()[i];
+            }
+            let mut out = [0f32; 12];
+            for k in 0..3 {
+                let mut bk = mean_p[k].data()[i];
+                for c in 0..3 {
+                    let a = inv[c][0] * cov[0][k] + inv[c][1] * cov[1][k] + inv[c][2] * cov[2][k];
+                    out[c * 3 + k] = a;
+                    bk -= a * mi[c];
+                }
+                out[9 + k] = bk;
+            }
+            out
         })
         .collect();
-    let mut raw: Vec<Vec<f32>> = (0..12).map(|_| vec![0f32; w * h]).collect();
-    {
-        let mut outs: Vec<&mut [f32]> = raw.iter_mut().map(|v| v.as_mut_slice()).collect();
-        // Per pixel: A = (C + eps I)^-1 C, b = m - A^T m, with C the local covariance.
-        let n = w * h;
-        let results: Vec<[f32; 12]> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let m = [means[0].data()[i], means[1].data()[i], means[2].data()[i]];
-                let mut c = [[0f32; 3]; 3];
-                for (j, &(a, b)) in PAIRS.iter().enumerate() {
-                    let v = second[j].data()[i] - m[a] * m[b];
-                    c[a][b] = v;
-                    c[b][a] = v;
-                }
-                let mut reg = c;
-                for (d, row) in reg.iter_mut().enumerate() {
-                    row[d] += eps;
-                }
-                let inv = invert3(&reg);
-                let mut out = [0f32; 12];
-                for k in 0..3 {
-                    // a_k = inv * C[:, k]
-                    let mut bk = m[k];
-                    for cc in 0..3 {
-                        let a = inv[cc][0] * c[0][k] + inv[cc][1] * c[1][k] + inv[cc][2] * c[2][k];
-                        out[cc * 3 + k] = a;
-                        bk -= a * m[cc];
-                    }
-                    out[9 + k] = bk;
-                }
-                out
-            })
-            .collect();
-        for (i, vals) in results.iter().enumerate() {
-            for (o, v) in outs.iter_mut().zip(vals) {
-                o[i] = *v;
-            }
-        }
-    }
-    raw.into_par_iter().map(|v| box_mean(&Plane::from_vec(w, h, v), r)).collect()
+    (0..12)
+        .into_par_iter()
+        .map(|k| box_mean(&Plane::from_vec(w, h, results.iter().map(|v| v[k]).collect()), r))
+        .collect()
 }
 
 /// Inverse of a symmetric positive-definite 3x3 matrix by its adjugate.
@@ -141,30 +153,30 @@ fn apply_upsampled(guide: &[Plane; 3], coeffs: &[Plane], s: usize) -> [Plane; 3]
     let yt = upsample_taps(h, lh, s);
     let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
     let [o0, o1, o2] = &mut out;
+    // Per row: lerp the 12 coefficient rows vertically at low resolution, widen them to full
+    // resolution one plane at a time, then apply them in straight-line loops that vectorize.
     o0.par_rows_mut().zip(o1.par_rows_mut()).zip(o2.par_rows_mut()).enumerate().for_each_init(
-        || vec![0f32; 12 * lw],
-        |rows, (y, ((r0, r1), r2))| {
+        || (vec![0f32; lw], vec![0f32; 12 * w]),
+        |(low_row, full), (y, ((r0, r1), r2))| {
             let (y0, y1, ty) = yt[y];
             for (k, plane) in coeffs.iter().enumerate() {
-                let (a, b) = (plane.row(y0), plane.row(y1));
-                for (dst, (&va, &vb)) in rows[k * lw..(k + 1) * lw].iter_mut().zip(a.iter().zip(b)) {
+                for (dst, (&va, &vb)) in low_row.iter_mut().zip(plane.row(y0).iter().zip(plane.row(y1))) {
                     *dst = va + (vb - va) * ty;
                 }
+                for (dst, &(x0, x1, tx)) in full[k * w..(k + 1) * w].iter_mut().zip(&xt) {
+                    let v0 = low_row[x0];
+                    *dst = v0 + (low_row[x1] - v0) * tx;
+                }
             }
-            let g = [guide[0].row(y), guide[1].row(y), guide[2].row(y)];
-            let outs: [&mut [f32]; 3] = [r0, r1, r2];
-            let [out0, out1, out2] = outs;
-            for x in 0..w {
-                let (x0, x1, tx) = xt[x];
-                let c = |k: usize| {
-                    let v0 = rows[k * lw + x0];
-                    v0 + (rows[k * lw + x1] - v0) * tx
-                };
-                let i = [g[0][x], g[1][x], g[2][x]];
-                let q = |k: usize| c(k) * i[0] + c(3 + k) * i[1] + c(6 + k) * i[2] + c(9 + k);
-                out0[x] = q(0);
-                out1[x] = q(1);
-                out2[x] = q(2);
+            let c: Vec<&[f32]> = full.chunks_exact(w).collect();
+            // Every slice re-cut to exactly `w` so the loop runs without bounds checks.
+            let (g0, g1, g2) = (&guide[0].row(y)[..w], &guide[1].row(y)[..w], &guide[2].row(y)[..w]);
+            for (k, out_row) in [r0, r1, r2].into_iter().enumerate() {
+                let (a0, a1, a2, b) = (&c[k][..w], &c[3 + k][..w], &c[6 + k][..w], &c[9 + k][..w]);
+                let out_row = &mut out_row[..w];
+                for x in 0..w {
+                    out_row[x] = a0[x] * g0[x] + a1[x] * g1[x] + a2[x] * g2[x] + b[x];
+                }
             }
         },
     );
@@ -193,7 +205,7 @@ mod tests {
         let a = Plane::from_fn(w, h, |x, y| 0.02 * noise(x, y, 2));
         let b = Plane::from_fn(w, h, |x, y| 0.02 * noise(x, y, 3));
         for subsample in [1, 2, 4] {
-            let cfg = GuidedConfig { radius: 6, eps: 0.01, subsample };
+            let cfg = GuidedConfig { radius: 6, eps: 0.01, subsample, passes: 1 };
             let [out, _, _] = guided_filter_self(&[l.clone(), a.clone(), b.clone()], &cfg);
             // RMS error more than one window away from the edge.
             let err = |p: &Plane| {

@@ -17,6 +17,22 @@ impl Default for Screen {
 }
 
 impl Screen {
+    /// The screen ready to draw: the rotation is computed once here, not per pixel.
+    pub fn dots(&self) -> DotScreen {
+        let (sin, cos) = self.angle_deg.to_radians().sin_cos();
+        DotScreen { cell: self.cell, sin, cos }
+    }
+}
+
+/// A [`Screen`] prepared for drawing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DotScreen {
+    cell: f32,
+    sin: f32,
+    cos: f32,
+}
+
+impl DotScreen {
     /// Ink coverage in `[0, 1]` at pixel `(x, y)` for a tone of `coverage` (0 paper, 1 solid).
     /// Below half coverage the screen draws black dots on paper, above it paper dots on black, so
     /// dark tones stay crisp; dot edges are anti-aliased over one pixel.
@@ -29,7 +45,7 @@ impl Screen {
         if c >= 1.0 {
             return 1.0;
         }
-        let (s, co) = self.angle_deg.to_radians().sin_cos();
+        let (s, co) = (self.sin, self.cos);
         let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
         let u = (px * co + py * s) / self.cell;
         let v = (-px * s + py * co) / self.cell;
@@ -50,7 +66,7 @@ mod tests {
 
     #[test]
     fn mean_ink_matches_requested_coverage() {
-        let screen = Screen { cell: 8.0, angle_deg: 45.0 };
+        let screen = Screen { cell: 8.0, angle_deg: 45.0 }.dots();
         for coverage in [0.1, 0.3, 0.5, 0.7, 0.9] {
             let n = 256;
             let mean: f32 = (0..n * n).map(|i| screen.ink(i % n, i / n, coverage)).sum::<f32>() / (n * n) as f32;

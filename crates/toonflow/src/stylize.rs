@@ -54,7 +54,7 @@ fn style_config(args: &StylizeArgs) -> ComicConfig {
     if let Some(r) = args.smoothing {
         cfg.smoothing.radius = r as usize;
         if r == 0 {
-            cfg.smoothing_passes = 0;
+            cfg.smoothing.passes = 0;
         }
     }
     if let Some(lines) = cfg.lines.as_mut() {
