@@ -296,7 +296,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let tmp = tempfile::Builder::new().prefix(".toonflow-").suffix(".tmp").tempfile_in(dir).map_err(io_err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".toonflow-").suffix(".tmp");
+    // Temporary files are private (0600) by default; the output should get the mode any new
+    // file gets (0666 less the umask), as if written directly.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder.tempfile_in(dir).map_err(io_err)?;
     let mut writer = BufWriter::new(tmp);
     writer.write_all(bytes).map_err(io_err)?;
     let tmp = writer.into_inner().map_err(|e| io_err(e.into_error()))?;

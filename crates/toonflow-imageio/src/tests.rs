@@ -119,3 +119,16 @@ fn failed_writes_leave_no_file_behind() {
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("ok.png")]);
 }
+
+#[cfg(unix)]
+#[test]
+fn outputs_get_the_mode_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, b"x").unwrap();
+    let out = dir.path().join("out.png");
+    write_image(&rgb_frame(4, 4, |_, _| [0.5; 3]), &out).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), mode(&plain));
+}

@@ -49,11 +49,6 @@ impl Preset {
             Preset::Manga => "black and white: ink lines, screentone mid tones, solid blacks",
         }
     }
-
-    /// Looks a preset up by its command-line name.
-    pub fn from_name(name: &str) -> Option<Preset> {
-        Preset::ALL.into_iter().find(|p| p.name() == name)
-    }
 }
 
 /// Dot-screen shading settings.

@@ -42,24 +42,17 @@ pub enum Command {
     Styles,
 }
 
-/// Style presets on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StyleArg {
-    /// Bold ink, 10 saturated flat colours, dot-screen shadows.
-    Comic,
-    /// Thin clean lines, 20 bright flat colours.
-    Webtoon,
-    /// Black and white with screentone.
-    Manga,
-}
+/// A style preset on the command line; names and help come from the presets themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StyleArg(pub Preset);
 
-impl From<StyleArg> for Preset {
-    fn from(s: StyleArg) -> Preset {
-        match s {
-            StyleArg::Comic => Preset::Comic,
-            StyleArg::Webtoon => Preset::Webtoon,
-            StyleArg::Manga => Preset::Manga,
-        }
+impl ValueEnum for StyleArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[StyleArg(Preset::Comic), StyleArg(Preset::Webtoon), StyleArg(Preset::Manga)]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.description()))
     }
 }
 
@@ -111,7 +104,7 @@ pub struct StylizeArgs {
     pub output: PathBuf,
 
     /// The look.
-    #[arg(short, long, value_enum, default_value_t = StyleArg::Comic)]
+    #[arg(short, long, value_enum, default_value = "comic")]
     pub style: StyleArg,
 
     /// Blend with the photo: 1 full style, 0 the photo unchanged.
@@ -139,7 +132,7 @@ pub struct StylizeArgs {
     #[arg(long, value_name = "P", value_parser = non_negative)]
     pub line_detail: Option<f32>,
 
-    /// Ink blobs smaller than this many pixels (at 720p) are erased. Preset: comic 40, webtoon 60.
+    /// Ink blobs smaller than this many pixels (at 720p) are erased. Preset: 40, webtoon 60.
     #[arg(long, value_name = "PIXELS")]
     pub min_line_area: Option<usize>,
 
@@ -253,7 +246,7 @@ mod tests {
         .unwrap();
         let Command::Stylize(args) = cli.command else { panic!("not stylize") };
         assert_eq!(args.inputs.len(), 2);
-        assert_eq!(args.style, StyleArg::Manga);
+        assert_eq!(args.style, StyleArg(Preset::Manga));
         assert_eq!(args.strength, 0.5);
         assert_eq!(args.max_pixels, 2_000_000);
         assert_eq!(args.resize, Some(ResizeSpec::Width(1280)));

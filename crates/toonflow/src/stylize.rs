@@ -43,7 +43,7 @@ pub struct Plan {
 
 /// Applies the flags over the preset.
 fn style_config(args: &StylizeArgs) -> ComicConfig {
-    let mut cfg = ComicConfig::preset(Preset::from(args.style));
+    let mut cfg = ComicConfig::preset(args.style.0);
     cfg.strength = args.strength;
     if let Some(n) = args.colors {
         cfg.colours = n as usize;
