@@ -10,6 +10,7 @@ use crate::frame::{Frame, Plane};
 use crate::guided::{guided_filter_self, GuidedConfig};
 use crate::lines::{remove_small_blobs, suppress_texture, xdog, XdogConfig};
 use crate::quantize::{assign_labels, kmeans_palette, majority_filter, KMeansConfig, Palette};
+use crate::resize::{downsample_box, resize_plane, ResizeFilter};
 use crate::tone::Screen;
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -182,12 +183,21 @@ pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
     let lightness = lab[0].clone();
     let smooth = times.time("smooth (guided filter)", || {
         let radius = ((cfg.smoothing.radius as f32 * scale).round() as usize).max(1);
-        let subsample = cfg.smoothing.subsample.min(radius).max(1);
+        // The fit resolution follows the radius, so the low-resolution window keeps its size in
+        // samples and a 4K frame costs what a 720p one does per pixel.
+        let subsample = ((cfg.smoothing.subsample as f32 * scale).round() as usize).clamp(1, radius);
         let g = GuidedConfig { radius, subsample, ..cfg.smoothing };
         guided_filter_self(&lab, &g)
     });
-    let palette_input =
-        if cfg.monochrome { [smooth[0].clone(), Plane::new(w, h), Plane::new(w, h)] } else { smooth.clone() };
+    // The Oklab planes are not needed past smoothing: free them before the next allocations
+    // (peak memory is what limits the largest image).
+    drop(lab);
+    let palette_input = if cfg.monochrome {
+        let [l, _, _] = smooth;
+        [l, Plane::new(w, h), Plane::new(w, h)]
+    } else {
+        smooth
+    };
     let (palette, labels) = times.time("quantize (k-means)", || {
         let kcfg = KMeansConfig { k: cfg.colours.clamp(1, 256), seed: cfg.seed, ..KMeansConfig::default() };
         let palette = kmeans_palette(&palette_input, src.alpha.as_ref(), &kcfg);
@@ -195,20 +205,35 @@ pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
         let labels = if cfg.clean_regions { majority_filter(&labels, w, h) } else { labels };
         (palette, labels)
     });
-    let ink = times.time("ink lines (XDoG)", || {
-        cfg.lines.map(|x| {
-            let x = x.scaled(scale);
-            let mut ink = xdog(&lightness, &x);
-            if let Some((lo, hi)) = cfg.texture_density {
-                suppress_texture(&mut ink, (16.0 * x.sigma).ceil() as usize, lo, hi);
-            }
-            let min_area = (cfg.min_line_area as f32 * scale * scale).round() as usize;
-            remove_small_blobs(&mut ink, 0.1, min_area);
-            ink
-        })
-    });
+    let ink = times.time("ink lines (XDoG)", || cfg.lines.map(|x| ink_lines(&lightness, cfg, &x, scale)));
     let frame = times.time("compose", || compose(src, cfg, &palette, &labels, ink.as_ref(), scale));
     Stylized { frame, palette, times }
+}
+
+/// Largest factor by which ink lines are drawn below full resolution: from 1.5x the reference
+/// size up, lines are wide enough (their width scales with the image) that drawing them on a
+/// box-downsampled copy and upsampling the ink bilinearly looks the same and costs a fraction.
+fn line_resolution_factor(scale: f32) -> usize {
+    ((scale / 1.5).floor() as usize).max(1)
+}
+
+/// XDoG ink, faded in dense texture, with specks erased.
+fn ink_lines(lightness: &Plane, cfg: &ComicConfig, xdog_cfg: &XdogConfig, scale: f32) -> Plane {
+    let factor = line_resolution_factor(scale);
+    let work_scale = scale / factor as f32;
+    let x = xdog_cfg.scaled(work_scale);
+    let small = downsample_box(lightness, factor);
+    let mut ink = xdog(&small, &x);
+    if let Some((lo, hi)) = cfg.texture_density {
+        suppress_texture(&mut ink, (16.0 * x.sigma).ceil() as usize, lo, hi);
+    }
+    let min_area = (cfg.min_line_area as f32 * work_scale * work_scale).round() as usize;
+    remove_small_blobs(&mut ink, 0.1, min_area);
+    if factor == 1 {
+        ink
+    } else {
+        resize_plane(&ink, lightness.width(), lightness.height(), ResizeFilter::Bilinear)
+    }
 }
 
 /// Per palette entry: its linear colour and screentone coverage.
@@ -313,6 +338,26 @@ mod tests {
         let src = test_frame(64, 40);
         let cfg = ComicConfig { strength: 0.0, ..ComicConfig::preset(Preset::Comic) };
         assert_eq!(stylize(&src, &cfg).frame.to_srgb8(false), src.to_srgb8(false));
+    }
+
+    #[test]
+    fn a_4k_frame_gets_its_lines_drawn_at_reduced_resolution_in_place() {
+        // 3840x2160 draws lines at half resolution: they must still sit on the disc's border.
+        let (w, h) = (3840, 2160);
+        assert_eq!(line_resolution_factor(h as f32 / REFERENCE_SHORT_SIDE), 2);
+        let src = test_frame(w, h);
+        let cfg = ComicConfig { tone: None, ..ComicConfig::preset(Preset::Comic) };
+        let out = stylize(&src, &cfg).frame;
+        assert_eq!((out.width(), out.height()), (w, h));
+        let dark = |x: usize, y: usize| out.rgb[1].get(x, y) < 0.05;
+        // The disc (radius h/3 around the centre) is bright on a dark ground: ink lies on the
+        // dark side, just outside the border, within a few line widths.
+        let (cx, cy, r) = (w / 2, h / 2, h / 3);
+        let on_border = (r..r + 30).any(|d| dark(cx + d, cy));
+        assert!(on_border, "no ink next to the disc's right border");
+        assert!(!dark(cx + r + 200, cy), "the ground away from the border is not ink");
+        assert!(!dark(cx, cy), "ink inside the flat disc");
+        assert!(!dark(cx + r / 2, cy), "ink inside the flat disc");
     }
 
     #[test]
