@@ -253,3 +253,38 @@ fn missing_inputs_are_reported_and_the_rest_still_run() {
     assert!(stderr(&out).contains("no/such/photo.jpg: no such file or folder"), "{}", stderr(&out));
     assert_eq!(tree(&output), ["photo.png"]);
 }
+
+#[test]
+fn ctrl_c_finishes_images_in_flight_and_starts_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for i in 0..80 {
+        std::fs::copy(fixture("photo.jpg"), input.join(format!("{i:02}.jpg"))).unwrap();
+    }
+    let output = dir.path().join("out");
+    // One worker and a 4x upscale make each image take a while, so the signal lands mid-batch.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toonflow"))
+        .args(["stylize", s(&input), "-o", s(&output), "--jobs", "1", "--resize", "400%"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !output.exists() || std::fs::read_dir(&output).unwrap().count() == 0 {
+        assert!(start.elapsed().as_secs() < 60, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("not started (interrupted)"), "{err}");
+    let written = tree(&output);
+    assert!(!written.is_empty() && written.len() < 80, "{} outputs", written.len());
+    for name in &written {
+        assert!(name.ends_with(".png"), "leftover temporary file {name}");
+        let img = image::open(output.join(name)).unwrap_or_else(|e| panic!("{name} is not a whole image: {e}"));
+        assert_eq!((img.width(), img.height()), (960, 640));
+    }
+}
