@@ -12,6 +12,14 @@ fn toonflow(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
 }
 
+/// `toonflow -q stylize FIXTURE -o DEST EXTRA...`
+fn stylize_fixture(name: &str, dest: &Path, extra: &[&str]) -> Output {
+    let (input, dest) = (fixture(name), dest.to_str().unwrap().to_owned());
+    let mut args = vec!["-q", "stylize", input.to_str().unwrap(), "-o", &dest];
+    args.extend_from_slice(extra);
+    toonflow(&args)
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -62,7 +70,7 @@ fn stylizes_one_file_to_the_named_output() {
     let dir = tempfile::tempdir().unwrap();
     for style in ["comic", "webtoon", "manga"] {
         let dest = dir.path().join(format!("{style}.png"));
-        let out = toonflow(&["-q", "stylize", s(&fixture("photo.jpg")), "-o", s(&dest), "--style", style]);
+        let out = stylize_fixture("photo.jpg", &dest, &["--style", style]);
         assert!(out.status.success(), "{style}: {}", stderr(&out));
         let img = image::open(&dest).unwrap();
         assert_eq!((img.width(), img.height()), (240, 160));
@@ -77,7 +85,7 @@ fn reads_every_input_format() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["photo.webp", "photo.bmp", "photo.tiff", "photo16.png", "grey.png", "first-frame.gif", "photo.jpg"] {
         let dest = dir.path().join(format!("{name}.png"));
-        let out = toonflow(&["-q", "stylize", s(&fixture(name)), "-o", s(&dest)]);
+        let out = stylize_fixture(name, &dest, &[]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         assert!(image::open(&dest).is_ok(), "{name}: output unreadable");
     }
@@ -91,12 +99,12 @@ fn reads_every_input_format() {
 fn applies_exif_orientation_and_keeps_alpha() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("upright.png");
-    assert!(toonflow(&["-q", "stylize", s(&fixture("rotated.jpg")), "-o", s(&dest)]).status.success());
+    assert!(stylize_fixture("rotated.jpg", &dest, &[]).status.success());
     let img = image::open(&dest).unwrap();
     assert_eq!((img.width(), img.height()), (32, 64), "stored 64x32 with orientation 6");
 
     let dest = dir.path().join("alpha.png");
-    assert!(toonflow(&["-q", "stylize", s(&fixture("transparent.png")), "-o", s(&dest)]).status.success());
+    assert!(stylize_fixture("transparent.png", &dest, &[]).status.success());
     let (src, out) = (image::open(fixture("transparent.png")).unwrap().to_rgba8(), image::open(&dest).unwrap());
     assert!(out.color().has_alpha());
     let out = out.to_rgba8();
@@ -107,40 +115,18 @@ fn applies_exif_orientation_and_keeps_alpha() {
 fn strength_zero_keeps_the_photo_and_post_processing_resizes() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("same.png");
-    assert!(toonflow(&["-q", "stylize", s(&fixture("grey.png")), "-o", s(&dest), "--strength", "0"]).status.success());
+    assert!(stylize_fixture("grey.png", &dest, &["--strength", "0"]).status.success());
     let (a, b) = (image::open(fixture("grey.png")).unwrap().to_rgb8(), image::open(&dest).unwrap().to_rgb8());
     let max_diff = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
     assert!(max_diff <= 1, "strength 0 changed the image by {max_diff} levels");
 
     let dest = dir.path().join("small.jpg");
-    let out = toonflow(&[
-        "-q",
-        "stylize",
-        s(&fixture("photo.jpg")),
-        "-o",
-        s(&dest),
-        "--resize",
-        "50%",
-        "--denoise",
-        "median:3",
-    ]);
+    let out = stylize_fixture("photo.jpg", &dest, &["--resize", "50%", "--denoise", "median:3"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let img = image::open(&dest).unwrap();
     assert_eq!((img.width(), img.height()), (120, 80));
     let dest = dir.path().join("wide.webp");
-    assert!(toonflow(&[
-        "-q",
-        "stylize",
-        s(&fixture("photo.jpg")),
-        "-o",
-        s(&dest),
-        "--resize",
-        "300x",
-        "--resize-filter",
-        "area"
-    ])
-    .status
-    .success());
+    assert!(stylize_fixture("photo.jpg", &dest, &["--resize", "300x", "--resize-filter", "area"]).status.success());
     assert_eq!(image::image_dimensions(&dest).unwrap(), (300, 200));
 }
 
