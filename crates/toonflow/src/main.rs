@@ -111,6 +111,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 });
             }
+            if plan.jobs.is_empty() && plan.failed_early.is_empty() {
+                tracing::warn!("no images found in the inputs (searched for {})", stylize::IMAGE_EXTENSIONS.join(", "));
+            }
             let summary = stylize::run(&plan, !cli.quiet, &interrupted);
             if !cli.quiet {
                 eprintln!(

@@ -123,7 +123,16 @@ impl Plan {
             let mut taken: HashMap<PathBuf, PathBuf> = HashMap::new();
             for input in &args.inputs {
                 if input.is_dir() {
-                    for entry in walkdir::WalkDir::new(input).sort_by_file_name() {
+                    // Never descend into the output folder (a previous run's outputs), unless
+                    // it is the input folder itself.
+                    let is_output_dir = |e: &walkdir::DirEntry| {
+                        e.depth() > 0
+                            && e.file_type().is_dir()
+                            && out_dir.is_some()
+                            && e.path().canonicalize().ok() == out_dir
+                    };
+                    let walk = walkdir::WalkDir::new(input).sort_by_file_name().into_iter();
+                    for entry in walk.filter_entry(|e| !is_output_dir(e)) {
                         let entry = match entry {
                             Ok(e) => e,
                             Err(e) => {
@@ -133,9 +142,6 @@ impl Plan {
                             }
                         };
                         let path = entry.path();
-                        if entry.file_type().is_dir() && out_dir.is_some() && path.canonicalize().ok() == out_dir {
-                            continue; // never re-read our own outputs
-                        }
                         if entry.file_type().is_file() && has_image_extension(path) {
                             let rel = path.strip_prefix(input).unwrap_or(path);
                             push_job(&mut jobs, &mut taken, path, &args.output.join(rel), format);
@@ -149,6 +155,17 @@ impl Plan {
                 }
             }
         }
+        // Never replace a photo by its own stylized copy (`-o` pointing into the input folder
+        // with the same format, or `stylize a.png -o a.png`).
+        let (jobs, clobbering): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| !same_file(&j.input, &j.output));
+        if single_file && !clobbering.is_empty() {
+            return Err(
+                UsageError(format!("-o {}: the output would overwrite the input", args.output.display())).into()
+            );
+        }
+        for job in clobbering {
+            failed_early.push((job.input, "its output would overwrite the input; choose another -o".into()));
+        }
         let post = PostProcess {
             denoise: args.denoise.map(|d| d.0),
             resize: args.resize.map(|r| (r, args.resize_filter.into())),
@@ -160,6 +177,14 @@ impl Plan {
             post,
             read: ReadOptions { max_pixels: args.max_pixels },
         })
+    }
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

@@ -250,7 +250,7 @@ fn ctrl_c_finishes_images_in_flight_and_starts_no_more() {
     }
     let output = dir.path().join("out");
     // One worker and a 4x upscale make each image take a while, so the signal lands mid-batch.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toonflow"))
+    let child = Command::new(env!("CARGO_BIN_EXE_toonflow"))
         .args(["stylize", s(&input), "-o", s(&output), "--jobs", "1", "--resize", "400%"])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -273,4 +273,41 @@ fn ctrl_c_finishes_images_in_flight_and_starts_no_more() {
         let img = image::open(output.join(name)).unwrap_or_else(|e| panic!("{name} is not a whole image: {e}"));
         assert_eq!((img.width(), img.height()), (960, 640));
     }
+}
+
+#[test]
+fn never_overwrites_an_input_with_its_own_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.png");
+    std::fs::copy(fixture("grey.png"), &photo).unwrap();
+    let before = std::fs::read(&photo).unwrap();
+    let out = toonflow(&["stylize", s(&photo), "-o", s(&photo)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("would overwrite the input"));
+    // Folder mode: the input folder as the output folder, same format.
+    let out = toonflow(&["stylize", s(dir.path()), "-o", s(dir.path())]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("photo.png: its output would overwrite the input"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&photo).unwrap(), before, "the photo must be untouched");
+}
+
+#[test]
+fn an_empty_folder_is_not_an_error_but_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = toonflow(&["stylize", s(dir.path()), "-o", s(&dir.path().join("out"))]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("no images found"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_rerun_into_a_folder_inside_the_input_does_not_restylize_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("photo.jpg"), dir.path().join("photo.jpg")).unwrap();
+    let output = dir.path().join("comic");
+    for _ in 0..2 {
+        let out = toonflow(&["stylize", s(dir.path()), "-o", s(&output)]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).contains("1 stylized, 0 failed"), "{}", stderr(&out));
+    }
+    assert_eq!(tree(&output), ["photo.png"]);
 }
