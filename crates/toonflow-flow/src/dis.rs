@@ -1,0 +1,325 @@
+//! Dense Inverse Search optical flow (Kroeger et al. 2016), coarse to fine:
+//!
+//! 1. an image pyramid (2x box downsampling) of both frames;
+//! 2. at each level, from the coarsest down to `finest_level`, a grid of overlapping patches of
+//!    the first frame is matched into the second by inverse-compositional Lucas–Kanade (the
+//!    2x2 Hessian of each template patch is computed once), starting from the flow of the
+//!    coarser level, on mean-normalised patches (robust to brightness changes);
+//! 3. densification: every pixel averages the flows of the patches that cover it, each weighted
+//!    by how well that flow explains the pixel (`1 / |I1(x+u) - I0(x)|`);
+//! 4. variational refinement: a few Horn–Schunck iterations linearised around the current flow
+//!    sharpen it to sub-pixel accuracy and fill weak patches from their neighbours;
+//! 5. the flow of the finest computed level is upsampled bilinearly to full resolution.
+
+use crate::warp::{sample, sample_cubic, warp_backward};
+use crate::Flow;
+use rayon::prelude::*;
+use toonflow_imgproc::resize::{downsample_box, resize_plane, ResizeFilter};
+use toonflow_imgproc::Plane;
+
+/// Settings of [`compute_flow`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DisConfig {
+    /// Finest pyramid level computed (0 = full resolution); finer levels are upsampled.
+    pub finest_level: usize,
+    /// Side of the square patches, in pixels of the level.
+    pub patch_size: usize,
+    /// Distance between patch origins (smaller = more overlap, denser, slower).
+    pub patch_stride: usize,
+    /// Inverse-search iterations per patch.
+    pub iterations: usize,
+    /// Variational refinement iterations per level (0 = none).
+    pub refine_iterations: usize,
+    /// Smoothness weight of the refinement, in squared intensity-gradient units.
+    pub smoothness: f32,
+}
+
+impl DisConfig {
+    /// Fastest: quarter-resolution finest level, no refinement.
+    pub fn ultrafast() -> Self {
+        Self {
+            finest_level: 2,
+            patch_size: 8,
+            patch_stride: 6,
+            iterations: 12,
+            refine_iterations: 0,
+            smoothness: 0.002,
+        }
+    }
+
+    /// Quarter-resolution finest level with refinement.
+    pub fn fast() -> Self {
+        Self {
+            finest_level: 2,
+            patch_size: 8,
+            patch_stride: 4,
+            iterations: 16,
+            refine_iterations: 5,
+            smoothness: 0.002,
+        }
+    }
+
+    /// Half-resolution finest level, larger overlapping patches, refinement: accurate.
+    pub fn medium() -> Self {
+        Self {
+            finest_level: 1,
+            patch_size: 12,
+            patch_stride: 4,
+            iterations: 25,
+            refine_iterations: 5,
+            smoothness: 0.002,
+        }
+    }
+}
+
+impl Default for DisConfig {
+    fn default() -> Self {
+        Self::fast()
+    }
+}
+
+/// Central-difference gradients, one-sided at the border.
+fn gradients(p: &Plane) -> (Plane, Plane) {
+    let (w, h) = (p.width(), p.height());
+    let gx = Plane::from_fn(w, h, |x, y| {
+        let (a, b) = (x.saturating_sub(1), (x + 1).min(w - 1));
+        (p.get(b, y) - p.get(a, y)) / (b - a).max(1) as f32
+    });
+    let gy = Plane::from_fn(w, h, |x, y| {
+        let (a, b) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        (p.get(x, b) - p.get(x, a)) / (b - a).max(1) as f32
+    });
+    (gx, gy)
+}
+
+/// Patch origins along one axis: every `stride`, plus the last position that fits.
+fn patch_origins(len: usize, size: usize, stride: usize) -> Vec<usize> {
+    let last = len - size;
+    let mut v: Vec<usize> = (0..=last).step_by(stride.max(1)).collect();
+    if *v.last().expect("non-empty") != last {
+        v.push(last);
+    }
+    v
+}
+
+/// Optical flow from `i0` to `i1` (grey planes of equal size, values about `[0, 1]`).
+pub fn compute_flow(i0: &Plane, i1: &Plane, cfg: &DisConfig) -> Flow {
+    assert_eq!((i0.width(), i0.height()), (i1.width(), i1.height()), "frames differ in size");
+    let (w, h) = (i0.width(), i0.height());
+    let ps = cfg.patch_size.max(2);
+    // Coarsest level: the smallest one still a few patches high.
+    let mut pyr0 = vec![i0.clone()];
+    let mut pyr1 = vec![i1.clone()];
+    while pyr0.last().expect("level").width().min(pyr0.last().expect("level").height()) / 2 >= 3 * ps {
+        let (a, b) = rayon::join(
+            || downsample_box(pyr0.last().expect("level"), 2),
+            || downsample_box(pyr1.last().expect("level"), 2),
+        );
+        pyr0.push(a);
+        pyr1.push(b);
+    }
+    let coarsest = pyr0.len() - 1;
+    let finest = cfg.finest_level.min(coarsest);
+    let mut flow: Option<Flow> = None;
+    for level in (finest..=coarsest).rev() {
+        let (a, b) = (&pyr0[level], &pyr1[level]);
+        let init = match flow.take() {
+            Some(f) => upsample_flow(&f, a.width(), a.height()),
+            None => Flow::zeros(a.width(), a.height()),
+        };
+        let patch = ps.min(a.width()).min(a.height());
+        let mut f = inverse_search_and_densify(a, b, &init, patch, cfg);
+        if cfg.refine_iterations > 0 {
+            refine(a, b, &mut f, cfg.refine_iterations, cfg.smoothness);
+        }
+        flow = Some(f);
+    }
+    let flow = flow.expect("at least one level");
+    if flow.width() == w && flow.height() == h {
+        flow
+    } else {
+        upsample_flow(&flow, w, h)
+    }
+}
+
+/// Resizes a flow field, scaling the vectors with it.
+pub fn upsample_flow(flow: &Flow, w: usize, h: usize) -> Flow {
+    let (sx, sy) = (w as f32 / flow.width() as f32, h as f32 / flow.height() as f32);
+    let mut u = resize_plane(&flow.u, w, h, ResizeFilter::Bilinear);
+    let mut v = resize_plane(&flow.v, w, h, ResizeFilter::Bilinear);
+    u.map_inplace(|x| x * sx);
+    v.map_inplace(|x| x * sy);
+    Flow { u, v }
+}
+
+/// One patch's search result.
+#[derive(Clone, Copy)]
+struct PatchFlow {
+    x: usize,
+    y: usize,
+    u: f32,
+    v: f32,
+}
+
+fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cfg: &DisConfig) -> Flow {
+    let (w, h) = (i0.width(), i0.height());
+    let (gx, gy) = gradients(i0);
+    let xs = patch_origins(w, ps, cfg.patch_stride);
+    let ys = patch_origins(h, ps, cfg.patch_stride);
+    let n = ps * ps;
+    let patches: Vec<Vec<PatchFlow>> = ys
+        .par_iter()
+        .map_init(
+            || (vec![0f32; n], vec![0f32; n], vec![0f32; n], vec![0f32; n]),
+            |(t, tx, ty, warped), &py| {
+                xs.iter()
+                    .map(|&px| {
+                        // Template: mean-normalised patch of I0 and its gradients.
+                        let mut mean_t = 0.0;
+                        let (mut hxx, mut hxy, mut hyy) = (0.0f32, 0.0f32, 0.0f32);
+                        for j in 0..ps {
+                            for i in 0..ps {
+                                let k = j * ps + i;
+                                t[k] = i0.get(px + i, py + j);
+                                tx[k] = gx.get(px + i, py + j);
+                                ty[k] = gy.get(px + i, py + j);
+                                mean_t += t[k];
+                                hxx += tx[k] * tx[k];
+                                hxy += tx[k] * ty[k];
+                                hyy += ty[k] * ty[k];
+                            }
+                        }
+                        mean_t /= n as f32;
+                        let (cx, cy) = (px + ps / 2, py + ps / 2);
+                        let (u0, v0) = (init.u.get(cx, cy), init.v.get(cx, cy));
+                        let det = hxx * hyy - hxy * hxy;
+                        let ssd = |u: f32, v: f32, warped: &mut [f32]| {
+                            let mut mean_w = 0.0;
+                            for j in 0..ps {
+                                for i in 0..ps {
+                                    let s = sample_cubic(i1, (px + i) as f32 + u, (py + j) as f32 + v);
+                                    warped[j * ps + i] = s;
+                                    mean_w += s;
+                                }
+                            }
+                            mean_w /= n as f32;
+                            let mut e = 0.0;
+                            for k in 0..n {
+                                let r = (warped[k] - mean_w) - (t[k] - mean_t);
+                                warped[k] = r;
+                                e += r * r;
+                            }
+                            e
+                        };
+                        let start_err = ssd(u0, v0, warped);
+                        if det <= 1e-9 {
+                            return PatchFlow { x: px, y: py, u: u0, v: v0 };
+                        }
+                        let (mut u, mut v) = (u0, v0);
+                        let mut err = start_err;
+                        for it in 0..cfg.iterations {
+                            if it > 0 {
+                                err = ssd(u, v, warped);
+                            }
+                            let (mut bx, mut by) = (0.0f32, 0.0f32);
+                            for k in 0..n {
+                                bx += tx[k] * warped[k];
+                                by += ty[k] * warped[k];
+                            }
+                            let du = (hyy * bx - hxy * by) / det;
+                            let dv = (hxx * by - hxy * bx) / det;
+                            u -= du;
+                            v -= dv;
+                            if du * du + dv * dv < 1e-6 {
+                                break;
+                            }
+                        }
+                        let final_err = ssd(u, v, warped);
+                        // A search that wandered off (worse than where it started, or further than
+                        // a patch from the coarser level's estimate) is undone.
+                        let (du, dv) = (u - u0, v - v0);
+                        let strayed = !u.is_finite() || !v.is_finite() || du * du + dv * dv > (ps * ps) as f32;
+                        if strayed || final_err > start_err || final_err > err * 4.0 {
+                            PatchFlow { x: px, y: py, u: u0, v: v0 }
+                        } else {
+                            PatchFlow { x: px, y: py, u, v }
+                        }
+                    })
+                    .collect()
+            },
+        )
+        .collect();
+    densify(i0, i1, &patches, ps)
+}
+
+/// Per pixel, the photometric-error-weighted mean of the flows of the patches covering it.
+fn densify(i0: &Plane, i1: &Plane, patches: &[Vec<PatchFlow>], ps: usize) -> Flow {
+    let (w, h) = (i0.width(), i0.height());
+    let mut flow = Flow::zeros(w, h);
+    let Flow { u, v } = &mut flow;
+    u.par_rows_mut().zip(v.par_rows_mut()).enumerate().for_each_init(
+        || vec![0f32; w],
+        |weights, (y, (urow, vrow))| {
+            weights.fill(0.0);
+            for row in patches.iter().filter(|r| !r.is_empty() && r[0].y <= y && y < r[0].y + ps) {
+                for p in row {
+                    for x in p.x..p.x + ps {
+                        let d = (sample(i1, x as f32 + p.u, y as f32 + p.v) - i0.get(x, y)).abs();
+                        // Intensity noise floor ~ one 8-bit level.
+                        let wgt = 1.0 / d.max(0.004);
+                        urow[x] += wgt * p.u;
+                        vrow[x] += wgt * p.v;
+                        weights[x] += wgt;
+                    }
+                }
+            }
+            for x in 0..w {
+                if weights[x] > 0.0 {
+                    urow[x] /= weights[x];
+                    vrow[x] /= weights[x];
+                }
+            }
+        },
+    );
+    flow
+}
+
+/// Horn–Schunck iterations on the flow, linearised around the current estimate: the data term
+/// is brightness constancy between `i0` and `i1` warped by the flow, the smoothness term pulls
+/// each vector toward its 4-neighbour mean.
+fn refine(i0: &Plane, i1: &Plane, flow: &mut Flow, iterations: usize, smoothness: f32) {
+    let (w, h) = (i0.width(), i0.height());
+    let warped = warp_backward(i1, flow);
+    let avg = Plane::from_vec(w, h, i0.data().iter().zip(warped.data()).map(|(a, b)| 0.5 * (a + b)).collect());
+    let (ix, iy) = gradients(&avg);
+    let it = Plane::from_vec(w, h, warped.data().iter().zip(i0.data()).map(|(a, b)| a - b).collect());
+    let (base_u, base_v) = (flow.u.clone(), flow.v.clone());
+    for _ in 0..iterations {
+        let (cu, cv) = (&flow.u, &flow.v);
+        let mean4 = |p: &Plane, x: usize, y: usize| {
+            (p.get(x.saturating_sub(1), y)
+                + p.get((x + 1).min(w - 1), y)
+                + p.get(x, y.saturating_sub(1))
+                + p.get(x, (y + 1).min(h - 1)))
+                * 0.25
+        };
+        let mut nu = Plane::new(w, h);
+        let mut nv = Plane::new(w, h);
+        nu.par_rows_mut().zip(nv.par_rows_mut()).enumerate().for_each(|(y, (ru, rv))| {
+            for x in 0..w {
+                let (mu, mv) = (mean4(cu, x, y), mean4(cv, x, y));
+                let (gx, gy) = (ix.get(x, y), iy.get(x, y));
+                // Residual of the linearised brightness constancy at the smoothed vector.
+                let r = it.get(x, y) + gx * (mu - base_u.get(x, y)) + gy * (mv - base_v.get(x, y));
+                let k = r / (smoothness + gx * gx + gy * gy);
+                ru[x] = mu - gx * k;
+                rv[x] = mv - gy * k;
+            }
+        });
+        flow.u = nu;
+        flow.v = nv;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
