@@ -11,9 +11,10 @@
 //!    sharpen it to sub-pixel accuracy and fill weak patches from their neighbours;
 //! 5. the flow of the finest computed level is upsampled bilinearly to full resolution.
 
-use crate::warp::{sample, sample_cubic, warp_backward};
+use crate::warp::{sample, sample_block_cubic, warp_backward};
 use crate::Flow;
 use rayon::prelude::*;
+use toonflow_imgproc::blur::gaussian_blur;
 use toonflow_imgproc::resize::{downsample_box, resize_plane, ResizeFilter};
 use toonflow_imgproc::Plane;
 
@@ -110,11 +111,10 @@ pub fn compute_flow(i0: &Plane, i1: &Plane, cfg: &DisConfig) -> Flow {
     // Coarsest level: the smallest one still a few patches high.
     let mut pyr0 = vec![i0.clone()];
     let mut pyr1 = vec![i1.clone()];
+    // A light blur before halving keeps fine texture from aliasing into false structure.
+    let down = |p: &Plane| downsample_box(&gaussian_blur(p, 0.6), 2);
     while pyr0.last().expect("level").width().min(pyr0.last().expect("level").height()) / 2 >= 3 * ps {
-        let (a, b) = rayon::join(
-            || downsample_box(pyr0.last().expect("level"), 2),
-            || downsample_box(pyr1.last().expect("level"), 2),
-        );
+        let (a, b) = rayon::join(|| down(pyr0.last().expect("level")), || down(pyr1.last().expect("level")));
         pyr0.push(a);
         pyr1.push(b);
     }
@@ -194,15 +194,8 @@ fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cf
                         let (u0, v0) = (init.u.get(cx, cy), init.v.get(cx, cy));
                         let det = hxx * hyy - hxy * hxy;
                         let ssd = |u: f32, v: f32, warped: &mut [f32]| {
-                            let mut mean_w = 0.0;
-                            for j in 0..ps {
-                                for i in 0..ps {
-                                    let s = sample_cubic(i1, (px + i) as f32 + u, (py + j) as f32 + v);
-                                    warped[j * ps + i] = s;
-                                    mean_w += s;
-                                }
-                            }
-                            mean_w /= n as f32;
+                            sample_block_cubic(i1, px as f32 + u, py as f32 + v, ps, warped);
+                            let mean_w = warped.iter().sum::<f32>() / n as f32;
                             let mut e = 0.0;
                             for k in 0..n {
                                 let r = (warped[k] - mean_w) - (t[k] - mean_t);

@@ -113,6 +113,16 @@ pub fn resize_frame(src: &Frame, dst_w: usize, dst_h: usize, filter: ResizeFilte
     src.map_planes(|p| resize_plane(p, dst_w, dst_h, filter))
 }
 
+/// Scales to cover `dst_w x dst_h` keeping the aspect ratio, then crops the centre.
+pub fn resize_cover(src: &Frame, dst_w: usize, dst_h: usize, filter: ResizeFilter) -> Frame {
+    let scale = (dst_w as f64 / src.width() as f64).max(dst_h as f64 / src.height() as f64);
+    let sw = ((src.width() as f64 * scale).ceil() as usize).max(dst_w);
+    let sh = ((src.height() as f64 * scale).ceil() as usize).max(dst_h);
+    let big = resize_frame(src, sw, sh, filter);
+    let (x0, y0) = ((sw - dst_w) / 2, (sh - dst_h) / 2);
+    big.map_planes(|p| Plane::from_fn(dst_w, dst_h, |x, y| p.get(x + x0, y + y0)))
+}
+
 /// Averages `factor x factor` blocks (partial blocks at the right and bottom edges average what
 /// they hold). Output size is `ceil(w / factor) x ceil(h / factor)`.
 pub fn downsample_box(src: &Plane, factor: usize) -> Plane {

@@ -16,22 +16,13 @@ use toonflow_imageio::{read_image, write_image, ReadOptions};
 use toonflow_imgproc::color::frame_lightness;
 use toonflow_imgproc::comic::{stylize, ComicConfig, Preset};
 use toonflow_imgproc::lines::remove_small_blobs;
-use toonflow_imgproc::resize::{resize_frame, ResizeFilter};
+use toonflow_imgproc::resize::{resize_cover, ResizeFilter};
 use toonflow_imgproc::{Frame, Plane};
 
 const SIZES: [(usize, usize, &str); 2] = [(1280, 720, "720p"), (1920, 1080, "1080p")];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Scales to cover `w x h`, then crops the centre.
-fn cover(src: &Frame, w: usize, h: usize) -> Frame {
-    let scale = (w as f64 / src.width() as f64).max(h as f64 / src.height() as f64);
-    let (sw, sh) = ((src.width() as f64 * scale).ceil() as usize, (src.height() as f64 * scale).ceil() as usize);
-    let big = resize_frame(src, sw, sh, ResizeFilter::Lanczos3);
-    let (x0, y0) = ((sw - w) / 2, (sh - h) / 2);
-    big.map_planes(|p| Plane::from_fn(w, h, |x, y| p.get(x + x0, y + y0)))
 }
 
 /// Tiles a texture with mirroring, keeping its native scale (no blur from upsampling).
@@ -125,7 +116,7 @@ fn main() {
     let mut frame_paths = Vec::new();
     for (name, src, is_texture) in &sources {
         for (w, h, label) in SIZES {
-            let frame = if *is_texture { tile(src, w, h) } else { cover(src, w, h) };
+            let frame = if *is_texture { tile(src, w, h) } else { resize_cover(src, w, h, ResizeFilter::Lanczos3) };
             let id = format!("{name}-{label}");
             let path = frames_dir.join(format!("{id}.png"));
             write_image(&frame, &path).expect("write bench frame");

@@ -1,6 +1,6 @@
 use super::*;
 use crate::luma;
-use crate::warp::sample_cubic;
+use crate::warp::warp_with;
 use std::path::Path;
 use toonflow_imgproc::blur::gaussian_blur;
 
@@ -19,10 +19,7 @@ pub(crate) fn moved(
     inverse: impl Fn(f32, f32) -> (f32, f32) + Sync,
 ) -> (Plane, Flow) {
     let (w, h) = (first.width(), first.height());
-    let second = Plane::from_fn(w, h, |x, y| {
-        let (sx, sy) = inverse(x as f32, y as f32);
-        sample_cubic(first, sx, sy)
-    });
+    let second = warp_with(first, inverse);
     let u = Plane::from_fn(w, h, |x, y| motion(x as f32, y as f32).0 - x as f32);
     let v = Plane::from_fn(w, h, |x, y| motion(x as f32, y as f32).1 - y as f32);
     (second, Flow { u, v })
