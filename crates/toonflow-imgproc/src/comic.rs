@@ -173,6 +173,12 @@ pub struct Stylized {
 
 /// Applies the comic style to a frame.
 pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
+    stylize_with_palette(src, cfg, None)
+}
+
+/// Applies the comic style with a given palette (from an earlier [`Stylized`]) instead of fitting
+/// one: consecutive video frames then keep the same colours, which removes colour flicker.
+pub fn stylize_with_palette(src: &Frame, cfg: &ComicConfig, palette: Option<&Palette>) -> Stylized {
     let (w, h) = (src.width(), src.height());
     let mut times = StageTimes::default();
     let scale = (w.min(h) as f32 / REFERENCE_SHORT_SIDE).clamp(0.25, 8.0);
@@ -200,7 +206,10 @@ pub fn stylize(src: &Frame, cfg: &ComicConfig) -> Stylized {
     };
     let (palette, labels) = times.time("quantize (k-means)", || {
         let kcfg = KMeansConfig { k: cfg.colours.clamp(1, 256), seed: cfg.seed, ..KMeansConfig::default() };
-        let palette = kmeans_palette(&palette_input, src.alpha.as_ref(), &kcfg);
+        let palette = match palette {
+            Some(p) => p.clone(),
+            None => kmeans_palette(&palette_input, src.alpha.as_ref(), &kcfg),
+        };
         let labels = assign_labels(&palette_input, &palette);
         let labels = if cfg.clean_regions { majority_filter(&labels, w, h) } else { labels };
         (palette, labels)
@@ -358,6 +367,17 @@ mod tests {
         assert!(!dark(cx + r + 200, cy), "the ground away from the border is not ink");
         assert!(!dark(cx, cy), "ink inside the flat disc");
         assert!(!dark(cx + r / 2, cy), "ink inside the flat disc");
+    }
+
+    #[test]
+    fn a_given_palette_is_used_as_is() {
+        let cfg = ComicConfig { lines: None, tone: None, ..ComicConfig::preset(Preset::Comic) };
+        let first = stylize(&test_frame(80, 60), &cfg);
+        // A brighter second frame keeps the first frame's palette when it is passed on.
+        let brighter = test_frame(80, 60).map_planes(|p| Plane::from_fn(80, 60, |x, y| (p.get(x, y) * 1.2).min(1.0)));
+        let second = stylize_with_palette(&brighter, &cfg, Some(&first.palette));
+        assert_eq!(second.palette, first.palette);
+        assert_ne!(stylize(&brighter, &cfg).palette, first.palette);
     }
 
     #[test]

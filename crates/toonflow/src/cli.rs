@@ -38,8 +38,102 @@ pub enum Command {
     /// temporary file and renamed when complete.
     Stylize(StylizeArgs),
 
+    /// Stylize a video with a built-in comic style, keeping its timing, size and audio, without
+    /// flicker.
+    ///
+    /// Reads anything FFmpeg reads (FFmpeg must be installed). The output format follows the
+    /// extension: .mp4 (H.264), .webm (VP9), .gif, .webp (animated), .apng, or a folder (no
+    /// extension) of PNG frames. Frame rate and duration are kept (variable frame rate is resampled
+    /// to its average rate), rotation is applied, audio is copied (re-encoded only where the
+    /// container needs it). Each output frame is blended with the previous one, moved by the
+    /// optical flow of the input, wherever that flow is reliable: still areas stop flickering,
+    /// moving ones leave no trails, and scene cuts start fresh. The output is written to a
+    /// temporary file and renamed when complete.
+    Video(VideoArgs),
+
+    /// Measure quality.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+
     /// List the built-in styles.
     Styles,
+}
+
+/// `toonflow eval` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Temporal stability of a stylized video: warping error (Lai et al. 2018).
+    ///
+    /// Flow is computed on the INPUT frames; the previous OUTPUT frame is warped onto the current
+    /// one with it, and the squared difference (sRGB in 0..1) is averaged over pixels that are not
+    /// occluded, then over frame pairs. Lower is steadier. Both arguments may be videos or folders
+    /// of frames; input frames are resized to the output's size when they differ.
+    Temporal(EvalTemporalArgs),
+}
+
+/// Flags of `toonflow eval temporal`.
+#[derive(Debug, Args)]
+pub struct EvalTemporalArgs {
+    /// The source video (or folder of frames).
+    pub input: PathBuf,
+    /// The stylized video (or folder of frames).
+    pub output: PathBuf,
+    /// Print JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Temporal stabilization modes on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TemporalArg {
+    /// Each frame stylized on its own (flickers).
+    Off,
+    /// Blend with the previous output moved by the optical flow where it is reliable.
+    Blend,
+}
+
+/// Flags of `toonflow video`.
+#[derive(Debug, Args)]
+pub struct VideoArgs {
+    /// The video to stylize.
+    pub input: PathBuf,
+
+    /// Output file (.mp4 .webm .gif .webp .apng) or folder for PNG frames.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+
+    /// The style and its knobs.
+    #[command(flatten)]
+    pub style: StyleArgs,
+
+    /// Temporal stabilization.
+    #[arg(long, value_enum, default_value_t = TemporalArg::Blend)]
+    pub temporal: TemporalArg,
+
+    /// Weight of the motion-compensated previous frame where the flow is reliable: higher is
+    /// steadier, lower follows changes faster.
+    #[arg(long, default_value_t = 0.75, value_parser = unit_interval)]
+    pub temporal_strength: f32,
+
+    /// Start time in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+    pub start: Option<f32>,
+
+    /// Length in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = positive)]
+    pub duration: Option<f32>,
+
+    /// Output size: WxH, Wx or xH (aspect kept), or N% (frames are resized before stylizing).
+    #[arg(long, value_name = "SIZE")]
+    pub resize: Option<ResizeSpec>,
+
+    /// Encoder quality for .mp4 (default 18) and .webm (default 31): lower is better and larger.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=63))]
+    pub crf: Option<u8>,
+
+    /// After encoding, measure the output's warping error against the input and print it.
+    #[arg(long)]
+    pub report: bool,
 }
 
 /// A style preset on the command line; names and help come from the presets themselves.
@@ -92,17 +186,9 @@ pub enum FormatArg {
     Tiff,
 }
 
-/// Flags of `toonflow stylize`.
+/// The built-in style's flags, shared by `stylize` and `video`.
 #[derive(Debug, Args)]
-pub struct StylizeArgs {
-    /// Image files or folders.
-    #[arg(required = true, value_name = "INPUT")]
-    pub inputs: Vec<PathBuf>,
-
-    /// Output file (one input file) or folder (created if missing).
-    #[arg(short, long, value_name = "PATH")]
-    pub output: PathBuf,
-
+pub struct StyleArgs {
     /// The look.
     #[arg(short, long, value_enum, default_value = "comic")]
     pub style: StyleArg,
@@ -151,6 +237,22 @@ pub struct StylizeArgs {
     /// Screentone dot spacing in pixels at 720p.
     #[arg(long, value_name = "PIXELS", value_parser = positive)]
     pub tone_size: Option<f32>,
+}
+
+/// Flags of `toonflow stylize`.
+#[derive(Debug, Args)]
+pub struct StylizeArgs {
+    /// Image files or folders.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output file (one input file) or folder (created if missing).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+
+    /// The style and its knobs.
+    #[command(flatten)]
+    pub style: StyleArgs,
 
     /// Denoise after stylizing: mean:N or median:N, N odd from 3 to 31 (e.g. median:3).
     #[arg(long, value_name = "FILTER[:N]")]
@@ -246,11 +348,36 @@ mod tests {
         .unwrap();
         let Command::Stylize(args) = cli.command else { panic!("not stylize") };
         assert_eq!(args.inputs.len(), 2);
-        assert_eq!(args.style, StyleArg(Preset::Manga));
-        assert_eq!(args.strength, 0.5);
+        assert_eq!(args.style.style, StyleArg(Preset::Manga));
+        assert_eq!(args.style.strength, 0.5);
         assert_eq!(args.max_pixels, 2_000_000);
         assert_eq!(args.resize, Some(ResizeSpec::Width(1280)));
         assert_eq!(cli.verbose, 1);
+    }
+
+    #[test]
+    fn video_and_eval_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "toonflow",
+            "video",
+            "in.mp4",
+            "-o",
+            "out.webm",
+            "--temporal",
+            "off",
+            "--start",
+            "1.5",
+            "--crf",
+            "28",
+            "--style",
+            "manga",
+        ])
+        .unwrap();
+        let Command::Video(args) = cli.command else { panic!("not video") };
+        assert_eq!((args.temporal, args.start, args.crf), (TemporalArg::Off, Some(1.5), Some(28)));
+        assert_eq!(args.style.style, StyleArg(Preset::Manga));
+        let cli = Cli::try_parse_from(["toonflow", "eval", "temporal", "a.mp4", "b.mp4", "--json"]).unwrap();
+        assert!(matches!(cli.command, Command::Eval(EvalCommand::Temporal(EvalTemporalArgs { json: true, .. }))));
     }
 
     #[test]

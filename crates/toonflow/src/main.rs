@@ -2,12 +2,14 @@
 //! library crates.
 
 mod cli;
+mod eval;
 mod postprocess;
 mod stylize;
+mod video;
 
 use anyhow::Result;
 use clap::Parser;
-use cli::{Cli, Command};
+use cli::{Cli, Command, EvalCommand};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -77,7 +79,30 @@ fn init_logging(cli: &Cli) {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     init_logging(&cli);
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // First Ctrl-C: finish what is in flight (outputs are written whole or not at all),
+        // start nothing new. A second one exits at once.
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED as i32);
+            }
+        });
+    }
+    let interrupted_code = || interrupted.load(Ordering::SeqCst).then(|| ExitCode::from(EXIT_INTERRUPTED));
     match &cli.command {
+        Command::Video(args) => {
+            let result = video::video(args, cli.quiet, &interrupted);
+            match interrupted_code() {
+                Some(code) => {
+                    eprintln!("toonflow: interrupted, no output written");
+                    Ok(code)
+                }
+                None => result.map(|()| ExitCode::SUCCESS),
+            }
+        }
+        Command::Eval(EvalCommand::Temporal(args)) => eval::temporal(args).map(|()| ExitCode::SUCCESS),
         Command::Styles => {
             for preset in Preset::ALL {
                 let cfg = ComicConfig::preset(preset);
@@ -100,17 +125,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map_err(|e| UsageError(format!("--jobs {n}: {e}")))?;
             }
             let plan = stylize::Plan::new(args)?;
-            let interrupted = Arc::new(AtomicBool::new(false));
-            {
-                let flag = interrupted.clone();
-                // First Ctrl-C: finish the images in flight (their outputs are written whole),
-                // start no more. A second one exits at once.
-                let _ = ctrlc::set_handler(move || {
-                    if flag.swap(true, Ordering::SeqCst) {
-                        std::process::exit(EXIT_INTERRUPTED as i32);
-                    }
-                });
-            }
             if plan.jobs.is_empty() && plan.failed_early.is_empty() {
                 tracing::warn!("no images found in the inputs (searched for {})", stylize::IMAGE_EXTENSIONS.join(", "));
             }
@@ -137,8 +151,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     eprintln!("  failed: {path}: {reason}");
                 }
             }
-            Ok(if interrupted.load(Ordering::SeqCst) {
-                ExitCode::from(EXIT_INTERRUPTED)
+            Ok(if let Some(code) = interrupted_code() {
+                code
             } else if summary.failed.is_empty() {
                 ExitCode::SUCCESS
             } else {

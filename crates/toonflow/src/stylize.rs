@@ -1,6 +1,6 @@
 //! `toonflow stylize`: plan the batch (which file goes where), then run it in parallel.
 
-use crate::cli::{FormatArg, StylizeArgs};
+use crate::cli::{FormatArg, StyleArgs, StylizeArgs};
 use crate::postprocess::PostProcess;
 use crate::UsageError;
 use anyhow::{anyhow, Context, Result};
@@ -41,8 +41,8 @@ pub struct Plan {
     pub read: ReadOptions,
 }
 
-/// Applies the flags over the preset.
-fn style_config(args: &StylizeArgs) -> ComicConfig {
+/// Applies the style flags over their preset.
+pub fn style_config(args: &StyleArgs) -> ComicConfig {
     let mut cfg = ComicConfig::preset(args.style.0);
     cfg.strength = args.strength;
     if let Some(n) = args.colors {
@@ -173,7 +173,7 @@ impl Plan {
         Ok(Plan {
             jobs,
             failed_early,
-            style: style_config(args),
+            style: style_config(&args.style),
             post,
             read: ReadOptions { max_pixels: args.max_pixels },
         })

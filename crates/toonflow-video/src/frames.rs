@@ -1,0 +1,65 @@
+//! A stream of frames from either a video file or a folder of numbered images.
+
+use crate::ffmpeg::{probe, Decoder, Span, VideoError};
+use std::path::{Path, PathBuf};
+use toonflow_imgproc::Frame;
+
+/// Frames in order, from a video (decoded by FFmpeg) or a folder of images (sorted by name).
+pub enum FrameSource {
+    /// A video file.
+    Video(Box<Decoder>),
+    /// Image files and the index of the next one.
+    Images(Vec<PathBuf>, usize),
+}
+
+impl FrameSource {
+    /// Opens a video file, or lists a folder's images.
+    pub fn open(path: &Path, span: Span) -> Result<FrameSource, VideoError> {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| VideoError::Io { path: path.into(), source: e })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        matches!(
+                            e.to_ascii_lowercase().as_str(),
+                            "png" | "jpg" | "jpeg" | "webp" | "bmp" | "tif" | "tiff"
+                        )
+                    })
+                })
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(VideoError::Unreadable {
+                    path: path.into(),
+                    reason: "no image frames in the folder".into(),
+                });
+            }
+            return Ok(FrameSource::Images(files, 0));
+        }
+        let info = probe(path)?;
+        Ok(FrameSource::Video(Box::new(Decoder::open(path, &info, span)?)))
+    }
+
+    /// The next frame, `None` at the end.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, VideoError> {
+        match self {
+            FrameSource::Video(d) => d.next_frame(),
+            FrameSource::Images(files, next) => {
+                let Some(path) = files.get(*next) else { return Ok(None) };
+                *next += 1;
+                toonflow_imageio::read_image(path, &Default::default())
+                    .map(Some)
+                    .map_err(|e| VideoError::Unreadable { path: path.clone(), reason: e.to_string() })
+            }
+        }
+    }
+
+    /// Ends the stream; a warning when a video was cut short.
+    pub fn finish(self) -> Result<Option<String>, VideoError> {
+        match self {
+            FrameSource::Video(d) => d.finish(),
+            FrameSource::Images(..) => Ok(None),
+        }
+    }
+}

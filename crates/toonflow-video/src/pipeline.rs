@@ -1,0 +1,227 @@
+//! The streaming pipeline: decode, stylize, stabilize and encode run as four threads joined by
+//! small bounded queues, so memory holds a handful of frames whatever the video's length, and
+//! the stages overlap.
+
+use crate::ffmpeg::{
+    probe, Decoder, EncodeOptions, Encoder, PngFrameWriter, Rate, Span, VideoError, VideoFormat, VideoInfo,
+};
+use crate::stylizer::FrameStylizer;
+use crate::temporal::{Stabilizer, TemporalConfig};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+use toonflow_imgproc::resize::{resize_frame, ResizeFilter};
+use toonflow_imgproc::Frame;
+
+/// Frames buffered between two stages.
+const QUEUE: usize = 2;
+
+/// One video to stylize.
+#[derive(Clone, Debug)]
+pub struct VideoJob {
+    /// Input file (anything FFmpeg reads).
+    pub input: PathBuf,
+    /// Output file (format by extension) or folder (PNG frames).
+    pub output: PathBuf,
+    /// Part of the input to use.
+    pub span: Span,
+    /// Output size and filter; `None` keeps the input's size.
+    pub resize: Option<(usize, usize, ResizeFilter)>,
+    /// Encoder quality (see [`EncodeOptions::crf`]).
+    pub crf: Option<u8>,
+    /// Temporal stabilization.
+    pub temporal: TemporalConfig,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default)]
+pub struct VideoReport {
+    /// The input's facts.
+    pub info: Option<VideoInfo>,
+    /// Frames written.
+    pub frames: u64,
+    /// Frames that started a new shot.
+    pub scene_cuts: u64,
+    /// Non-fatal problems (a truncated input, say).
+    pub warnings: Vec<String>,
+    /// Busy time per stage.
+    pub stage_times: Vec<(&'static str, Duration)>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl VideoReport {
+    /// Frames per second over the whole run.
+    pub fn fps(&self) -> f64 {
+        self.frames as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+enum Sink {
+    Ffmpeg(Encoder),
+    Frames(PngFrameWriter),
+}
+
+impl Sink {
+    fn write(&mut self, f: &Frame) -> Result<(), VideoError> {
+        match self {
+            Sink::Ffmpeg(e) => e.write_frame(f),
+            Sink::Frames(w) => w.write_frame(f),
+        }
+    }
+}
+
+/// Runs the job. `progress(frames_done, frames_expected)` is called after each written frame;
+/// setting `cancel` stops the run and leaves no output file.
+pub fn run(
+    job: &VideoJob,
+    mut stylizer: Box<dyn FrameStylizer>,
+    progress: &(dyn Fn(u64, Option<u64>) + Sync),
+    cancel: &AtomicBool,
+) -> Result<VideoReport, VideoError> {
+    let start = Instant::now();
+    let info = probe(&job.input)?;
+    let format = VideoFormat::from_path(&job.output)?;
+    let (out_w, out_h) = job.resize.map_or((info.width, info.height), |(w, h, _)| (w, h));
+    let rate: Rate = if info.is_variable_rate() { info.avg_rate } else { info.rate };
+    let expected = info.expected_frames().map(|n| match job.span.duration {
+        Some(d) => n.min((d * rate.fps()).ceil() as u64),
+        None => n,
+    });
+    let mut decoder = Decoder::open(&job.input, &info, job.span)?;
+    let mut sink = match format {
+        VideoFormat::PngFrames => Sink::Frames(PngFrameWriter::open(&job.output)?),
+        _ => {
+            let audio_from = info.audio_codec.clone().map(|c| (job.input.clone(), job.span, c));
+            Sink::Ffmpeg(Encoder::open(
+                &job.output,
+                format,
+                out_w,
+                out_h,
+                rate,
+                &EncodeOptions { crf: job.crf, audio_from },
+            )?)
+        }
+    };
+    let mut stabilizer = Stabilizer::new(job.temporal.clone());
+    let (to_stylize, stylize_rx) = sync_channel::<Frame>(QUEUE);
+    let (to_stabilize, stabilize_rx) = sync_channel::<(Frame, Frame)>(QUEUE);
+    let (to_encode, encode_rx) = sync_channel::<Frame>(QUEUE);
+    let resize = job.resize;
+    let mut report = VideoReport { info: Some(info.clone()), ..Default::default() };
+
+    let (decode_result, stylize_time, stabilize_result, encode_result) = std::thread::scope(|scope| {
+        let decode = scope.spawn(move || {
+            let mut busy = Duration::ZERO;
+            loop {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let t = Instant::now();
+                let frame = match decoder.next_frame() {
+                    Ok(Some(f)) => f,
+                    Ok(None) => break,
+                    Err(e) => return (Err(e), busy),
+                };
+                let frame = match resize {
+                    Some((w, h, filter)) => resize_frame(&frame, w, h, filter),
+                    None => frame,
+                };
+                busy += t.elapsed();
+                if to_stylize.send(frame).is_err() {
+                    break; // a later stage stopped
+                }
+            }
+            drop(to_stylize);
+            (decoder.finish(), busy)
+        });
+        let stylize = scope.spawn(move || {
+            let mut busy = Duration::ZERO;
+            for frame in stylize_rx {
+                let t = Instant::now();
+                let styled = stylizer.stylize(&frame);
+                busy += t.elapsed();
+                if to_stabilize.send((frame, styled)).is_err() {
+                    break;
+                }
+            }
+            busy
+        });
+        let stabilize = scope.spawn(move || {
+            let (mut busy, mut cuts) = (Duration::ZERO, 0u64);
+            for (frame, styled) in stabilize_rx {
+                let t = Instant::now();
+                let (out, step) = stabilizer.process(&frame, styled);
+                cuts += step.scene_cut as u64;
+                busy += t.elapsed();
+                if to_encode.send(out).is_err() {
+                    break;
+                }
+            }
+            (cuts, busy)
+        });
+        let encode = scope.spawn(move || {
+            let (mut busy, mut n) = (Duration::ZERO, 0u64);
+            for frame in encode_rx {
+                let t = Instant::now();
+                sink.write(&frame)?;
+                busy += t.elapsed();
+                n += 1;
+                progress(n, expected);
+            }
+            Ok::<_, VideoError>((sink, n, busy))
+        });
+        (
+            decode.join().expect("decode thread"),
+            stylize.join().expect("stylize thread"),
+            stabilize.join().expect("stabilize thread"),
+            encode.join().expect("encode thread"),
+        )
+    });
+    let (sink, frames, encode_time) = encode_result?;
+    let (decode_status, decode_time) = decode_result;
+    let finish_sink = |sink: Sink, keep: bool| match sink {
+        Sink::Ffmpeg(e) if keep => e.finish().map(|_| ()),
+        Sink::Ffmpeg(e) => {
+            e.abort();
+            Ok(())
+        }
+        Sink::Frames(_) => Ok(()),
+    };
+    if cancel.load(Ordering::Relaxed) {
+        finish_sink(sink, false)?;
+        return Err(VideoError::Interrupted { path: job.output.clone() });
+    }
+    match decode_status {
+        Ok(warning) => report.warnings.extend(warning),
+        Err(e) => {
+            finish_sink(sink, false)?;
+            return Err(e);
+        }
+    }
+    finish_sink(sink, true)?;
+    let (cuts, stabilize_time) = stabilize_result;
+    report.frames = frames;
+    report.scene_cuts = cuts;
+    report.stage_times = vec![
+        ("decode", decode_time),
+        ("stylize", stylize_time),
+        ("stabilize", stabilize_time),
+        ("encode", encode_time),
+    ];
+    report.elapsed = start.elapsed();
+    Ok(report)
+}
+
+/// Reads every frame of a video (or of `span` of it) into memory: for tests and short clips.
+pub fn read_all_frames(path: &Path, span: Span) -> Result<(VideoInfo, Vec<Frame>, Option<String>), VideoError> {
+    let info = probe(path)?;
+    let mut decoder = Decoder::open(path, &info, span)?;
+    let mut frames = Vec::new();
+    while let Some(f) = decoder.next_frame()? {
+        frames.push(f);
+    }
+    let warning = decoder.finish()?;
+    Ok((info, frames, warning))
+}

@@ -1,0 +1,47 @@
+//! Frame stylizers for video: anything that turns one frame into its stylized version. The
+//! built-in comic style keeps its palette across the frames of a shot (refitting it at cuts), so
+//! colours do not flicker; GAN generators plug in through the same trait.
+
+use toonflow_flow::luma;
+use toonflow_flow::scenecut::{is_scene_cut, DEFAULT_CUT_THRESHOLD};
+use toonflow_imgproc::comic::{stylize_with_palette, ComicConfig};
+use toonflow_imgproc::quantize::Palette;
+use toonflow_imgproc::resize::downsample_box;
+use toonflow_imgproc::{Frame, Plane};
+
+/// Turns frames into stylized frames, in order.
+pub trait FrameStylizer: Send {
+    /// Stylizes the next frame of the stream.
+    fn stylize(&mut self, frame: &Frame) -> Frame;
+}
+
+/// The built-in comic styles, with one palette per shot.
+pub struct ComicStylizer {
+    cfg: ComicConfig,
+    /// The palette and a thumbnail of the frame it was fitted on.
+    palette: Option<(Palette, Plane)>,
+}
+
+impl ComicStylizer {
+    /// A stylizer for a preset or custom settings.
+    pub fn new(cfg: ComicConfig) -> Self {
+        Self { cfg, palette: None }
+    }
+}
+
+impl FrameStylizer for ComicStylizer {
+    fn stylize(&mut self, frame: &Frame) -> Frame {
+        let thumb = downsample_box(&luma(frame), 8);
+        let keep = self
+            .palette
+            .as_ref()
+            .filter(|(_, reference)| !is_scene_cut(reference, &thumb, DEFAULT_CUT_THRESHOLD))
+            .map(|(p, _)| p.clone());
+        let refit = keep.is_none();
+        let styled = stylize_with_palette(frame, &self.cfg, keep.as_ref());
+        if refit {
+            self.palette = Some((styled.palette.clone(), thumb));
+        }
+        styled.frame
+    }
+}

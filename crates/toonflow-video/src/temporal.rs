@@ -1,0 +1,214 @@
+//! Temporal stabilization: per-frame stylization flickers, because small changes in the input
+//! flip palette choices and ink strokes. Each output is blended with the previous output, warped
+//! by the optical flow of the *input* frames onto the current frame, wherever that flow is
+//! reliable (forward–backward consistent, and the warped input matches the current input); at
+//! occlusions and scene cuts the new stylized frame is used as it is, so moving objects leave
+//! no ghost trails.
+
+use toonflow_flow::consistency::consistency_mask;
+use toonflow_flow::dis::{compute_flow, DisConfig};
+use toonflow_flow::scenecut::{is_scene_cut, DEFAULT_CUT_THRESHOLD};
+use toonflow_flow::warp::{sample, warp_backward};
+use toonflow_flow::{luma, Flow};
+use toonflow_imgproc::{Frame, Plane};
+
+/// Stabilization mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TemporalMode {
+    /// Every frame stylized on its own.
+    Off,
+    /// Blend with the motion-compensated previous output.
+    Blend,
+}
+
+/// Settings of the [`Stabilizer`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemporalConfig {
+    /// Off or blend.
+    pub mode: TemporalMode,
+    /// Weight of the warped previous output where the flow is reliable (0 to 1); higher is
+    /// steadier but slower to follow real changes.
+    pub strength: f32,
+    /// Optical flow settings.
+    pub flow: DisConfig,
+    /// Luma histogram distance above which a frame starts a new shot.
+    pub cut_threshold: f32,
+    /// Largest input difference (luma, 0 to 1) between a pixel and its motion-compensated
+    /// predecessor for the flow there to count as reliable.
+    pub max_input_change: f32,
+}
+
+impl Default for TemporalConfig {
+    fn default() -> Self {
+        Self {
+            mode: TemporalMode::Blend,
+            strength: 0.75,
+            flow: DisConfig::fast(),
+            cut_threshold: DEFAULT_CUT_THRESHOLD,
+            max_input_change: 0.1,
+        }
+    }
+}
+
+/// What happened to one frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepInfo {
+    /// The frame starts a new shot.
+    pub scene_cut: bool,
+    /// Fraction of pixels blended with the previous output.
+    pub reliable: f32,
+}
+
+/// Carries the previous input and output from frame to frame.
+pub struct Stabilizer {
+    cfg: TemporalConfig,
+    prev: Option<(Plane, Frame)>,
+}
+
+impl Stabilizer {
+    /// A stabilizer with no history.
+    pub fn new(cfg: TemporalConfig) -> Self {
+        Self { cfg, prev: None }
+    }
+
+    /// Stabilizes `styled`, the stylized version of `input`, against the frames before it.
+    pub fn process(&mut self, input: &Frame, styled: Frame) -> (Frame, StepInfo) {
+        if self.cfg.mode == TemporalMode::Off {
+            return (styled, StepInfo::default());
+        }
+        let current = luma(input);
+        let mut info = StepInfo::default();
+        let out = match self.prev.take() {
+            Some((prev_luma, prev_out))
+                if (prev_luma.width(), prev_luma.height()) == (current.width(), current.height()) =>
+            {
+                if is_scene_cut(&prev_luma, &current, self.cfg.cut_threshold) {
+                    info.scene_cut = true;
+                    styled
+                } else {
+                    let (to_prev, to_current) = rayon::join(
+                        || compute_flow(&current, &prev_luma, &self.cfg.flow),
+                        || compute_flow(&prev_luma, &current, &self.cfg.flow),
+                    );
+                    let weight = self.reliability(&current, &prev_luma, &to_prev, &to_current);
+                    info.reliable = (weight.mean() / self.cfg.strength.max(1e-6) as f64) as f32;
+                    blend(&styled, &prev_out, &to_prev, &weight)
+                }
+            }
+            _ => styled,
+        };
+        self.prev = Some((current, out.clone()));
+        (out, info)
+    }
+
+    /// Per pixel weight of the warped previous output: `strength` where the flow is consistent
+    /// both ways and explains the input, 0 elsewhere.
+    fn reliability(&self, current: &Plane, prev: &Plane, to_prev: &Flow, to_current: &Flow) -> Plane {
+        let consistent = consistency_mask(to_prev, to_current);
+        let (s, max_change) = (self.cfg.strength.clamp(0.0, 1.0), self.cfg.max_input_change);
+        Plane::from_fn(current.width(), current.height(), |x, y| {
+            if consistent.get(x, y) == 0.0 {
+                return 0.0;
+            }
+            let predicted = sample(prev, x as f32 + to_prev.u.get(x, y), y as f32 + to_prev.v.get(x, y));
+            if (predicted - current.get(x, y)).abs() > max_change {
+                0.0
+            } else {
+                s
+            }
+        })
+    }
+}
+
+/// `out = (1 - w) styled + w warp(prev_out)`, per pixel.
+fn blend(styled: &Frame, prev_out: &Frame, to_prev: &Flow, weight: &Plane) -> Frame {
+    let planes: Vec<Plane> = (0..3)
+        .map(|c| {
+            let warped = warp_backward(&prev_out.rgb[c], to_prev);
+            let cur = &styled.rgb[c];
+            Plane::from_fn(cur.width(), cur.height(), |x, y| {
+                let w = weight.get(x, y);
+                cur.get(x, y) + (warped.get(x, y).clamp(0.0, 1.0) - cur.get(x, y)) * w
+            })
+        })
+        .collect();
+    let [r, g, b]: [Plane; 3] = planes.try_into().expect("three planes");
+    Frame::new([r, g, b], styled.alpha.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stylizer::{ComicStylizer, FrameStylizer};
+    use std::path::Path;
+    use toonflow_eval::temporal::WarpingError;
+    use toonflow_imgproc::comic::{ComicConfig, Preset};
+    use toonflow_imgproc::resize::{resize_cover, ResizeFilter};
+
+    /// A clip of `n` frames of a sample photo moved by `motion(t)` pixels, with fresh sensor
+    /// noise on every frame (what makes per-frame stylization flicker).
+    fn clip(n: usize, motion: impl Fn(usize) -> (f32, f32)) -> Vec<Frame> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/samples/astronaut.jpg");
+        let photo = toonflow_imageio::read_image(&path, &Default::default()).unwrap();
+        let photo = resize_cover(&photo, 256, 192, ResizeFilter::Area);
+        (0..n)
+            .map(|t| {
+                let (dx, dy) = motion(t);
+                photo.map_planes(|p| {
+                    let moved = toonflow_flow::warp::warp_with(p, |x, y| (x - dx, y - dy));
+                    Plane::from_fn(p.width(), p.height(), |x, y| {
+                        // Deterministic noise, different on every frame.
+                        let mut v = (x as u32).wrapping_mul(0x9E37_79B1)
+                            ^ (y as u32).wrapping_mul(0x85EB_CA77)
+                            ^ (t as u32).wrapping_mul(0x27D4_EB2F);
+                        v ^= v >> 15;
+                        v = v.wrapping_mul(0x2C1B_3C6D);
+                        v ^= v >> 12;
+                        let noise = ((v & 0xFFFF) as f32 / 65535.0 - 0.5) * 0.06;
+                        (moved.get(x, y) + noise).clamp(0.0, 1.0)
+                    })
+                })
+            })
+            .collect()
+    }
+
+    fn warping_error(inputs: &[Frame], mode: TemporalMode) -> f64 {
+        let cfg = ComicConfig { tone: None, ..ComicConfig::preset(Preset::Comic) };
+        let mut stylizer = ComicStylizer::new(cfg);
+        let mut stabilizer = Stabilizer::new(TemporalConfig { mode, ..TemporalConfig::default() });
+        let mut measure = WarpingError::new(DisConfig::medium());
+        for frame in inputs {
+            let (out, _) = stabilizer.process(frame, stylizer.stylize(frame));
+            measure.push(frame, &out);
+        }
+        measure.report().mean
+    }
+
+    #[test]
+    fn stabilization_cuts_flicker_on_a_static_scene_and_on_a_pan() {
+        for (name, motion) in [("static", (0.0f32, 0.0f32)), ("pan", (1.7, 0.6))] {
+            let inputs = clip(8, |t| (motion.0 * t as f32, motion.1 * t as f32));
+            let (off, blend) = (warping_error(&inputs, TemporalMode::Off), warping_error(&inputs, TemporalMode::Blend));
+            eprintln!("{name}: warping error {blend:.6} stabilized, {off:.6} per frame");
+            assert!(blend < 0.6 * off, "{name}: warping error {blend:.6} with stabilization vs {off:.6} without");
+        }
+    }
+
+    #[test]
+    fn a_scene_cut_resets_the_history() {
+        let a = clip(2, |_| (0.0, 0.0));
+        let other = toonflow_imageio::read_image(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/samples/rocket.jpg"),
+            &Default::default(),
+        )
+        .unwrap();
+        let b = resize_cover(&other, 256, 192, ResizeFilter::Area);
+        let mut stabilizer = Stabilizer::new(TemporalConfig::default());
+        stabilizer.process(&a[0], a[0].clone());
+        let (_, same_shot) = stabilizer.process(&a[1], a[1].clone());
+        let (out, cut) = stabilizer.process(&b, b.clone());
+        assert!(!same_shot.scene_cut && same_shot.reliable > 0.5, "{same_shot:?}");
+        assert!(cut.scene_cut);
+        assert_eq!(out, b, "after a cut the new frame is used as it is");
+    }
+}
