@@ -1,0 +1,173 @@
+//! End-to-end tests of `toonflow video` and `toonflow eval temporal`. They need FFmpeg
+//! (`apt-get install ffmpeg`; .ci/run installs it). Test clips are made here by FFmpeg from a
+//! committed sample photo (panning crop) and a generated tone.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/samples").join(name)
+}
+
+fn toonflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A `seconds`-long clip at 25 fps panning across the astronaut photo, `w x h`, with a 440 Hz
+/// tone as audio when `audio`.
+fn make_clip(path: &Path, w: u32, h: u32, seconds: f32, audio: bool) {
+    make_noisy_clip(path, w, h, seconds, audio, 0);
+}
+
+/// The same with temporal sensor-like noise of strength `noise` (FFmpeg's noise filter, 0-100).
+fn make_noisy_clip(path: &Path, w: u32, h: u32, seconds: f32, audio: bool, noise: u32) {
+    let crop = format!("[0:v]crop={w}:{h}:'20+t*40':'60+t*15',noise=alls={noise}:allf=t,format=yuv420p[v]");
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y", "-loop", "1", "-i", s(&sample("astronaut.jpg"))]);
+    if audio {
+        cmd.args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]);
+    }
+    cmd.args(["-filter_complex", &crop, "-map", "[v]"]);
+    if audio {
+        cmd.args(["-map", "1:a", "-c:a", "aac"]);
+    }
+    cmd.args(["-t", &seconds.to_string(), "-r", "25", "-c:v", "libx264", "-crf", "16"]).arg(path);
+    let status = cmd.status().expect("FFmpeg is needed for the video tests: apt-get install ffmpeg");
+    assert!(status.success(), "making the test clip failed");
+}
+
+/// `ffprobe` facts of the first stream of `kind` ("v" or "a"): (frames, rate, width, height).
+fn probe(path: &Path, kind: &str) -> Option<(u64, String, u32, u32)> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", &format!("{kind}:0")])
+        .args(["-show_entries", "stream=nb_read_frames,r_frame_rate,width,height", "-of", "default=nw=1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let get = |k: &str| text.lines().find_map(|l| l.strip_prefix(&format!("{k}=")).map(str::to_string));
+    let frames = get("nb_read_frames")?.parse().ok()?;
+    Some((
+        frames,
+        get("r_frame_rate")?,
+        get("width").and_then(|v| v.parse().ok()).unwrap_or(0),
+        get("height").and_then(|v| v.parse().ok()).unwrap_or(0),
+    ))
+}
+
+#[test]
+fn keeps_frame_count_rate_size_and_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("pan.mp4"), dir.path().join("comic.mp4"));
+    make_clip(&input, 192, 144, 1.6, true);
+    let out = toonflow(&["video", s(&input), "-o", s(&output)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(probe(&output, "v"), probe(&input, "v"), "frames, rate and size kept");
+    assert_eq!(probe(&input, "v").unwrap().0, 40);
+    assert!(probe(&output, "a").is_some(), "audio stream kept");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
+}
+
+#[test]
+fn writes_every_output_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pan.mp4");
+    make_clip(&input, 160, 120, 0.6, false);
+    for name in ["out.webm", "out.gif", "out.apng", "out.webp", "frames"] {
+        let output = dir.path().join(name);
+        let out = toonflow(&["-q", "video", s(&input), "-o", s(&output), "--style", "webtoon"]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        match name {
+            "frames" => assert_eq!(std::fs::read_dir(&output).unwrap().count(), 15),
+            // FFmpeg 5 cannot decode animated WebP: check the container instead.
+            "out.webp" => {
+                let bytes = std::fs::read(&output).unwrap();
+                assert!(bytes.starts_with(b"RIFF") && bytes.windows(4).any(|w| w == b"ANIM"), "not an animated WebP");
+            }
+            _ => assert_eq!(probe(&output, "v").map(|p| p.0), Some(15), "{name}"),
+        }
+    }
+}
+
+#[test]
+fn start_and_duration_cut_the_clip_and_resize_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("pan.mp4"), dir.path().join("cut.mp4"));
+    make_clip(&input, 192, 144, 1.6, true);
+    let out = toonflow(&[
+        "-q",
+        "video",
+        s(&input),
+        "-o",
+        s(&output),
+        "--start",
+        "0.4",
+        "--duration",
+        "0.8",
+        "--resize",
+        "50%",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (frames, rate, w, h) = probe(&output, "v").unwrap();
+    assert_eq!((frames, rate.as_str(), w, h), (20, "25/1", 96, 72));
+}
+
+#[test]
+fn stabilization_report_and_eval_agree_that_blend_is_steadier() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("pan.mp4");
+    make_noisy_clip(&input, 192, 144, 1.2, false, 12);
+    let mut errors = Vec::new();
+    for mode in ["off", "blend"] {
+        let output = dir.path().join(format!("{mode}.mp4"));
+        let out = toonflow(&["-q", "video", s(&input), "-o", s(&output), "--temporal", mode, "--crf", "12"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = toonflow(&["eval", "temporal", s(&input), s(&output), "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let json = String::from_utf8_lossy(&out.stdout).to_string();
+        let value: f64 = json.split("\"warping_error\": ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+        assert!(json.contains("\"frames\": 30"), "{json}");
+        errors.push(value);
+    }
+    assert!(errors[1] < 0.8 * errors[0], "blend {} vs off {}", errors[1], errors[0]);
+}
+
+#[test]
+fn a_truncated_input_gives_the_frames_that_decode_and_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, cut, output) = (dir.path().join("full.ts"), dir.path().join("cut.ts"), dir.path().join("out.mp4"));
+    make_clip(&full, 160, 120, 1.6, false);
+    let bytes = std::fs::read(&full).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = toonflow(&["video", s(&cut), "-o", s(&output)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let frames = probe(&output, "v").unwrap().0;
+    assert!(frames > 5 && frames < 40, "{frames} frames from half a file");
+}
+
+#[test]
+fn unreadable_input_and_missing_ffmpeg_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, output) = (dir.path().join("notes.mp4"), dir.path().join("out.mp4"));
+    std::fs::write(&text, "not a video").unwrap();
+    let out = toonflow(&["video", s(&text), "-o", s(&output)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("notes.mp4: cannot read video"), "{}", stderr(&out));
+    assert!(!output.exists());
+    let out = Command::new(env!("CARGO_BIN_EXE_toonflow"))
+        .args(["video", s(&text), "-o", s(&output)])
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("ffprobe not found: install FFmpeg"), "{}", stderr(&out));
+}
