@@ -17,6 +17,18 @@ pub fn sample(p: &Plane, x: f32, y: f32) -> f32 {
     top + (bottom - top) * fy
 }
 
+/// `floor` through an integer conversion: without SSE4.1 (the x86-64 baseline) `f32::floor` is
+/// a library call, which showed up in profiles of the flow.
+#[inline]
+fn floor_i(x: f32) -> isize {
+    let t = x as isize;
+    if (t as f32) > x {
+        t - 1
+    } else {
+        t
+    }
+}
+
 /// Catmull–Rom weights for the four taps around a sample at fraction `t` past the second tap.
 #[inline]
 fn cubic_weights(t: f32) -> [f32; 4] {
@@ -31,9 +43,19 @@ pub fn sample_cubic(p: &Plane, x: f32, y: f32) -> f32 {
     let (w, h) = (p.width() as isize, p.height() as isize);
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
-    let (xf, yf) = (x.floor(), y.floor());
-    let (wx, wy) = (cubic_weights(x - xf), cubic_weights(y - yf));
-    let (x0, y0) = (xf as isize - 1, yf as isize - 1);
+    let (xi, yi) = (floor_i(x), floor_i(y));
+    let (wx, wy) = (cubic_weights(x - xi as f32), cubic_weights(y - yi as f32));
+    let (x0, y0) = (xi - 1, yi - 1);
+    if x0 >= 0 && y0 >= 0 && x0 + 3 < w && y0 + 3 < h {
+        // Inside: no clamping, four contiguous reads per row.
+        let (x0, y0) = (x0 as usize, y0 as usize);
+        let mut acc = 0.0;
+        for (j, wyj) in wy.iter().enumerate() {
+            let r = &p.row(y0 + j)[x0..x0 + 4];
+            acc += wyj * (wx[0] * r[0] + wx[1] * r[1] + wx[2] * r[2] + wx[3] * r[3]);
+        }
+        return acc;
+    }
     let mut acc = 0.0;
     for (j, wyj) in wy.iter().enumerate() {
         let row = p.row((y0 + j as isize).clamp(0, h - 1) as usize);
@@ -52,13 +74,16 @@ pub fn sample_cubic(p: &Plane, x: f32, y: f32) -> f32 {
 /// border fall back to clamped per-sample reads.
 pub fn sample_block_cubic(p: &Plane, x: f32, y: f32, size: usize, out: &mut [f32]) {
     let (w, h) = (p.width(), p.height());
-    let (xf, yf) = (x.floor(), y.floor());
-    let (x0, y0) = (xf as isize - 1, yf as isize - 1);
-    let inside = x0 >= 0 && y0 >= 0 && (x0 as usize + size + 3) <= w && (y0 as usize + size + 3) <= h;
-    if !inside || !x.is_finite() || !y.is_finite() {
+    if !x.is_finite() || !y.is_finite() {
         return sample_block_slow(p, x, y, size, out);
     }
-    let (wx, wy) = (cubic_weights(x - xf), cubic_weights(y - yf));
+    let (xi, yi) = (floor_i(x), floor_i(y));
+    let (x0, y0) = (xi - 1, yi - 1);
+    let inside = x0 >= 0 && y0 >= 0 && (x0 as usize + size + 3) <= w && (y0 as usize + size + 3) <= h;
+    if !inside {
+        return sample_block_slow(p, x, y, size, out);
+    }
+    let (wx, wy) = (cubic_weights(x - xi as f32), cubic_weights(y - yi as f32));
     let (x0, y0) = (x0 as usize, y0 as usize);
     // Horizontal pass into a (size + 3) x size buffer, then vertical.
     let mut tmp = [0f32; 4 * 64];
