@@ -212,3 +212,55 @@ mod tests {
         assert_eq!(out, b, "after a cut the new frame is used as it is");
     }
 }
+
+#[cfg(test)]
+mod ghosting {
+    use super::*;
+    use crate::stylizer::{ComicStylizer, FrameStylizer};
+    use toonflow_imgproc::comic::{ComicConfig, Preset};
+
+    /// A textured background with a dark square moving 6 px right per frame.
+    fn frame(t: usize) -> Frame {
+        let (w, h) = (200, 120);
+        let x0 = 30 + 6 * t;
+        Frame::new(
+            std::array::from_fn(|c| {
+                Plane::from_fn(w, h, |x, y| {
+                    if (x0..x0 + 40).contains(&x) && (40..80).contains(&y) {
+                        0.02
+                    } else {
+                        0.45 + 0.2 * ((0.15 * x as f32 + 0.1 * y as f32 + c as f32).sin())
+                    }
+                })
+            }),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_moving_object_leaves_no_trail() {
+        let cfg = ComicConfig { tone: None, ..ComicConfig::preset(Preset::Comic) };
+        let (mut plain, mut steady) = (ComicStylizer::new(cfg.clone()), ComicStylizer::new(cfg));
+        let mut stabilizer = Stabilizer::new(TemporalConfig::default());
+        for t in 0..8 {
+            let input = frame(t);
+            let reference = plain.stylize(&input);
+            let (out, _) = stabilizer.process(&input, steady.stylize(&input));
+            if t < 3 {
+                continue;
+            }
+            // The strip the square left in the last two frames is background again: the
+            // stabilized output must show background there, not a dark smear.
+            let x0 = 30 + 6 * t;
+            let (mut diff, mut n) = (0.0f32, 0);
+            for y in 45..75 {
+                for x in x0 - 12..x0 - 2 {
+                    diff += (out.rgb[1].get(x, y) - reference.rgb[1].get(x, y)).abs();
+                    n += 1;
+                }
+            }
+            let mean = diff / n as f32;
+            assert!(mean < 0.03, "frame {t}: trail behind the square, mean difference {mean:.3}");
+        }
+    }
+}

@@ -171,3 +171,45 @@ fn unreadable_input_and_missing_ffmpeg_are_clear_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("ffprobe not found: install FFmpeg"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_rotated_phone_video_comes_out_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, rotated, output) =
+        (dir.path().join("plain.mp4"), dir.path().join("rotated.mp4"), dir.path().join("out.mp4"));
+    make_clip(&plain, 192, 144, 0.4, false);
+    // What phones store: landscape pixels plus a display matrix saying "turn 90 degrees".
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i", s(&plain), "-c", "copy", "-metadata:s:v:0", "rotate=90", s(&rotated)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = toonflow(&["-q", "video", s(&rotated), "-o", s(&output)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, _, w, h) = probe(&output, "v").unwrap();
+    assert_eq!((w, h), (144, 192), "displayed upright");
+}
+
+#[test]
+fn ctrl_c_leaves_no_partial_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("long.mp4"), dir.path().join("out.mp4"));
+    make_clip(&input, 320, 240, 8.0, true);
+    let child = Command::new(env!("CARGO_BIN_EXE_toonflow"))
+        .args(["-q", "video", s(&input), "-o", s(&output)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the encoder's temporary file exists, then interrupt.
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(dir.path()).unwrap().count() < 2 {
+        assert!(start.elapsed().as_secs() < 60, "encoding never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("long.mp4")], "only the input remains");
+}
