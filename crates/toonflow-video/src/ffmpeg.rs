@@ -204,24 +204,36 @@ pub struct Decoder {
     path: PathBuf,
     child: Child,
     stdout: BufReader<ChildStdout>,
-    stderr_log: tempfile::NamedTempFile,
+    /// Presentation times of decoded frames, parsed from FFmpeg's log (when asked for).
+    timestamps: Option<std::sync::mpsc::Receiver<f64>>,
+    /// FFmpeg's warnings and errors, collected by the log reader.
+    log: std::thread::JoinHandle<Vec<String>>,
     width: usize,
     height: usize,
     buf: Vec<u8>,
+    first_pts: Option<f64>,
     /// Frames read so far.
     pub frames_read: u64,
 }
 
+/// Lines kept from FFmpeg's log for messages.
+const LOG_LINES: usize = 20;
+
 impl Decoder {
-    /// Starts decoding `path` at `info`'s displayed size. Variable-frame-rate input is resampled
-    /// to its average rate (each moment keeps its frame, to within one frame).
-    pub fn open(path: &Path, info: &VideoInfo, span: Span) -> Result<Decoder, VideoError> {
-        let stderr_log = tempfile::NamedTempFile::new().map_err(|e| VideoError::Io { path: path.into(), source: e })?;
-        let stderr_file = stderr_log.reopen().map_err(|e| VideoError::Io { path: path.into(), source: e })?;
+    /// Starts decoding `path` at `info`'s displayed size. With `timestamps`, each frame's
+    /// presentation time is reported ([`Decoder::next_frame`]) and frames are passed through as
+    /// they are (variable frame rate kept); without, variable-frame-rate input is resampled to
+    /// its average rate.
+    pub fn open(path: &Path, info: &VideoInfo, span: Span, timestamps: bool) -> Result<Decoder, VideoError> {
         let mut cmd = Command::new("ffmpeg");
-        cmd.args(["-v", "error", "-nostdin"]).args(span.input_args()).arg("-i").arg(path).args(span.output_args());
+        // `level` tags each log line, so warnings can be told from the frame reports.
+        cmd.args(["-loglevel", if timestamps { "level+info" } else { "level+warning" }, "-nostdin"]);
+        cmd.args(span.input_args()).arg("-i").arg(path).args(span.output_args());
         cmd.args(["-map", "0:v:0", "-an", "-sn"]);
-        if info.is_variable_rate() {
+        if timestamps {
+            // showinfo logs every frame's pts_time as it leaves the filter graph.
+            cmd.args(["-vf", "showinfo", "-fps_mode", "passthrough"]);
+        } else if info.is_variable_rate() {
             cmd.args(["-fps_mode", "cfr", "-r", &info.avg_rate.to_string()]);
         } else {
             cmd.args(["-fps_mode", "passthrough"]);
@@ -230,25 +242,46 @@ impl Decoder {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(stderr_file)
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| spawn_error("ffmpeg", path, e))?;
         let stdout = BufReader::with_capacity(1 << 20, child.stdout.take().expect("piped"));
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut kept = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("pts_time:").nth(1).filter(|_| line.contains("showinfo")) {
+                    if let Some(t) = rest.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()) {
+                        let _ = tx.send(t);
+                    }
+                } else if (line.starts_with("[warning]") || line.starts_with("[error]") || line.starts_with("[fatal]"))
+                    && kept.len() < LOG_LINES
+                {
+                    kept.push(line.split_once("] ").map_or(line.as_str(), |(_, m)| m).trim().to_string());
+                }
+            }
+            kept
+        });
         Ok(Decoder {
             path: path.into(),
             child,
             stdout,
-            stderr_log,
+            timestamps: timestamps.then_some(rx),
+            log,
             width: info.width,
             height: info.height,
             buf: vec![0; info.width * info.height * 3],
+            first_pts: None,
             frames_read: 0,
         })
     }
 
-    /// The next frame, `Ok(None)` at the end. A stream cut short (truncated file) ends early:
-    /// [`Decoder::finish`] then reports FFmpeg's complaint as a warning, not an error.
-    pub fn next_frame(&mut self) -> Result<Option<Frame>, VideoError> {
+    /// The next frame and, when asked for at [`Decoder::open`], its presentation time in
+    /// seconds from the first frame. `Ok(None)` at the end. A stream cut short (truncated file)
+    /// ends early: [`Decoder::finish`] then reports FFmpeg's complaint as a warning.
+    pub fn next_frame(&mut self) -> Result<Option<(Frame, Option<f64>)>, VideoError> {
         let mut filled = 0;
         while filled < self.buf.len() {
             match self.stdout.read(&mut self.buf[filled..]) {
@@ -259,7 +292,12 @@ impl Decoder {
             }
         }
         self.frames_read += 1;
-        Ok(Some(Frame::from_srgb8(self.width, self.height, 3, &self.buf)))
+        // The filter logs a frame before FFmpeg writes it out, so its time is already queued.
+        let pts = self.timestamps.as_ref().and_then(|rx| rx.recv().ok()).map(|t| {
+            let first = *self.first_pts.get_or_insert(t);
+            t - first
+        });
+        Ok(Some((Frame::from_srgb8(self.width, self.height, 3, &self.buf), pts)))
     }
 
     /// Waits for FFmpeg. `Ok(Some(warning))` when it complained but frames were decoded (a
@@ -267,9 +305,7 @@ impl Decoder {
     pub fn finish(mut self) -> Result<Option<String>, VideoError> {
         drop(self.stdout);
         let status = self.child.wait().map_err(|e| VideoError::Io { path: self.path.clone(), source: e })?;
-        let mut log = String::new();
-        let _ = std::fs::File::open(self.stderr_log.path()).and_then(|mut f| f.read_to_string(&mut log));
-        let log = log.trim().lines().take(5).collect::<Vec<_>>().join("; ");
+        let log = self.log.join().unwrap_or_default().into_iter().take(5).collect::<Vec<_>>().join("; ");
         match (self.frames_read, status.success(), log.is_empty()) {
             (0, _, _) => Err(VideoError::Unreadable {
                 path: self.path,
@@ -345,13 +381,20 @@ pub struct EncodeOptions {
     pub audio_from: Option<(PathBuf, Span, String)>,
 }
 
+/// How frames reach the encoder: raw RGB at a constant rate, or raw RGB in Matroska with a
+/// timestamp per frame (variable frame rate).
+enum EncoderInput {
+    Raw(ChildStdin),
+    Timed(crate::mkv::MkvRawWriter<ChildStdin>),
+}
+
 /// Streams frames into an `ffmpeg` encoder writing a temporary file beside the output; the file
 /// is renamed over the output only by [`Encoder::finish`], so an error, a kill or Ctrl-C never
 /// leaves a partial video.
 pub struct Encoder {
     output: PathBuf,
     child: Child,
-    stdin: Option<ChildStdin>,
+    stdin: Option<EncoderInput>,
     tmp: tempfile::TempPath,
     stderr_log: tempfile::NamedTempFile,
     width: usize,
@@ -361,13 +404,15 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Starts an encoder for `width x height` frames at `rate`.
+    /// Starts an encoder for `width x height` frames at `rate`, or, with `timed`, at the
+    /// timestamps given to [`Encoder::write_frame`] (variable frame rate kept exactly).
     pub fn open(
         output: &Path,
         format: VideoFormat,
         width: usize,
         height: usize,
         rate: Rate,
+        timed: bool,
         opts: &EncodeOptions,
     ) -> Result<Encoder, VideoError> {
         let io = |e: std::io::Error| VideoError::Io { path: output.into(), source: e };
@@ -381,8 +426,13 @@ impl Encoder {
         let tmp = tmp.into_temp_path();
         let stderr_log = tempfile::NamedTempFile::new().map_err(io)?;
         let mut cmd = Command::new("ffmpeg");
-        cmd.args(["-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24"]);
-        cmd.args(["-s", &format!("{width}x{height}"), "-r", &rate.to_string(), "-i", "-"]);
+        cmd.args(["-v", "error", "-nostdin", "-y"]);
+        if timed {
+            cmd.args(["-f", "matroska", "-i", "-"]);
+        } else {
+            cmd.args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &format!("{width}x{height}")]);
+            cmd.args(["-r", &rate.to_string(), "-i", "-"]);
+        }
         let mut audio = false;
         if let (Some((src, span, codec)), true) = (&opts.audio_from, format.has_audio()) {
             cmd.args(span.input_args()).arg("-i").arg(src).args(span.output_args());
@@ -431,6 +481,9 @@ impl Encoder {
             }
             VideoFormat::PngFrames => unreachable!("PNG frames are written without FFmpeg"),
         }
+        if timed {
+            cmd.args(["-fps_mode", "passthrough"]);
+        }
         cmd.args(["-f", format.muxer()]).arg(&tmp);
         let mut child = cmd
             .stdin(Stdio::piped())
@@ -438,16 +491,27 @@ impl Encoder {
             .stderr(stderr_log.reopen().map_err(io)?)
             .spawn()
             .map_err(|e| spawn_error("ffmpeg", output, e))?;
-        let stdin = child.stdin.take();
+        let pipe = child.stdin.take().expect("piped");
+        let stdin = Some(if timed {
+            EncoderInput::Timed(crate::mkv::MkvRawWriter::new(pipe, width, height).map_err(io)?)
+        } else {
+            EncoderInput::Raw(pipe)
+        });
         Ok(Encoder { output: output.into(), child, stdin, tmp, stderr_log, width, height, frames_written: 0 })
     }
 
-    /// Appends a frame (same size as announced).
-    pub fn write_frame(&mut self, frame: &Frame) -> Result<(), VideoError> {
+    /// Appends a frame (same size as announced), at `pts` seconds for a timed encoder.
+    pub fn write_frame(&mut self, frame: &Frame, pts: Option<f64>) -> Result<(), VideoError> {
         assert_eq!((frame.width(), frame.height()), (self.width, self.height), "frame size changed mid-stream");
         let bytes = frame.to_srgb8(false);
-        let stdin = self.stdin.as_mut().expect("open until finish");
-        if let Err(e) = stdin.write_all(&bytes) {
+        let written = match self.stdin.as_mut().expect("open until finish") {
+            EncoderInput::Raw(pipe) => pipe.write_all(&bytes),
+            EncoderInput::Timed(mkv) => {
+                let us = (pts.unwrap_or(0.0).max(0.0) * 1e6).round() as u64;
+                mkv.write_frame(us, &bytes)
+            }
+        };
+        if let Err(e) = written {
             return Err(self.failure(format!("FFmpeg stopped reading frames ({e})")));
         }
         self.frames_written += 1;

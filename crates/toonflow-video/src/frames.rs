@@ -38,13 +38,15 @@ impl FrameSource {
             return Ok(FrameSource::Images(files, 0));
         }
         let info = probe(path)?;
-        Ok(FrameSource::Video(Box::new(Decoder::open(path, &info, span)?)))
+        // Frames as stored (no resampling of variable frame rate), so two videos made one from the
+        // other line up frame by frame.
+        Ok(FrameSource::Video(Box::new(Decoder::open(path, &info, span, true)?)))
     }
 
     /// The next frame, `None` at the end.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, VideoError> {
         match self {
-            FrameSource::Video(d) => d.next_frame(),
+            FrameSource::Video(d) => Ok(d.next_frame()?.map(|(frame, _)| frame)),
             FrameSource::Images(files, next) => {
                 let Some(path) = files.get(*next) else { return Ok(None) };
                 *next += 1;

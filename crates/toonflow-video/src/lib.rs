@@ -5,6 +5,7 @@
 
 pub mod ffmpeg;
 pub mod frames;
+pub mod mkv;
 pub mod pipeline;
 pub mod stylizer;
 pub mod temporal;

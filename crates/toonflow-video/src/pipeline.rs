@@ -64,9 +64,9 @@ enum Sink {
 }
 
 impl Sink {
-    fn write(&mut self, f: &Frame) -> Result<(), VideoError> {
+    fn write(&mut self, f: &Frame, pts: Option<f64>) -> Result<(), VideoError> {
         match self {
-            Sink::Ffmpeg(e) => e.write_frame(f),
+            Sink::Ffmpeg(e) => e.write_frame(f, pts),
             Sink::Frames(w) => w.write_frame(f),
         }
     }
@@ -89,25 +89,22 @@ pub fn run(
         Some(d) => n.min((d * rate.fps()).ceil() as u64),
         None => n,
     });
-    let mut decoder = Decoder::open(&job.input, &info, job.span)?;
+    // Variable frame rate passes through with each frame's own timestamp.
+    let timed = info.is_variable_rate();
+    let mut decoder = Decoder::open(&job.input, &info, job.span, timed)?;
     let mut sink = match format {
         VideoFormat::PngFrames => Sink::Frames(PngFrameWriter::open(&job.output)?),
         _ => {
             let audio_from = info.audio_codec.clone().map(|c| (job.input.clone(), job.span, c));
-            Sink::Ffmpeg(Encoder::open(
-                &job.output,
-                format,
-                out_w,
-                out_h,
-                rate,
-                &EncodeOptions { crf: job.crf, audio_from },
-            )?)
+            let opts = EncodeOptions { crf: job.crf, audio_from };
+            Sink::Ffmpeg(Encoder::open(&job.output, format, out_w, out_h, rate, timed, &opts)?)
         }
     };
     let mut stabilizer = Stabilizer::new(job.temporal.clone());
-    let (to_stylize, stylize_rx) = sync_channel::<Frame>(QUEUE);
-    let (to_stabilize, stabilize_rx) = sync_channel::<(Frame, Frame)>(QUEUE);
-    let (to_encode, encode_rx) = sync_channel::<Frame>(QUEUE);
+    // Frames travel with their presentation time (variable frame rate only).
+    let (to_stylize, stylize_rx) = sync_channel::<(Frame, Option<f64>)>(QUEUE);
+    let (to_stabilize, stabilize_rx) = sync_channel::<(Frame, Frame, Option<f64>)>(QUEUE);
+    let (to_encode, encode_rx) = sync_channel::<(Frame, Option<f64>)>(QUEUE);
     let resize = job.resize;
     let mut report = VideoReport { info: Some(info.clone()), ..Default::default() };
 
@@ -119,7 +116,7 @@ pub fn run(
                     break;
                 }
                 let t = Instant::now();
-                let frame = match decoder.next_frame() {
+                let (frame, pts) = match decoder.next_frame() {
                     Ok(Some(f)) => f,
                     Ok(None) => break,
                     Err(e) => return (Err(e), busy),
@@ -129,7 +126,7 @@ pub fn run(
                     None => frame,
                 };
                 busy += t.elapsed();
-                if to_stylize.send(frame).is_err() {
+                if to_stylize.send((frame, pts)).is_err() {
                     break; // a later stage stopped
                 }
             }
@@ -138,11 +135,11 @@ pub fn run(
         });
         let stylize = scope.spawn(move || {
             let mut busy = Duration::ZERO;
-            for frame in stylize_rx {
+            for (frame, pts) in stylize_rx {
                 let t = Instant::now();
                 let styled = stylizer.stylize(&frame);
                 busy += t.elapsed();
-                if to_stabilize.send((frame, styled)).is_err() {
+                if to_stabilize.send((frame, styled, pts)).is_err() {
                     break;
                 }
             }
@@ -150,12 +147,12 @@ pub fn run(
         });
         let stabilize = scope.spawn(move || {
             let (mut busy, mut cuts) = (Duration::ZERO, 0u64);
-            for (frame, styled) in stabilize_rx {
+            for (frame, styled, pts) in stabilize_rx {
                 let t = Instant::now();
                 let (out, step) = stabilizer.process(&frame, styled);
                 cuts += step.scene_cut as u64;
                 busy += t.elapsed();
-                if to_encode.send(out).is_err() {
+                if to_encode.send((out, pts)).is_err() {
                     break;
                 }
             }
@@ -163,9 +160,9 @@ pub fn run(
         });
         let encode = scope.spawn(move || {
             let (mut busy, mut n) = (Duration::ZERO, 0u64);
-            for frame in encode_rx {
+            for (frame, pts) in encode_rx {
                 let t = Instant::now();
-                sink.write(&frame)?;
+                sink.write(&frame, pts)?;
                 busy += t.elapsed();
                 n += 1;
                 progress(n, expected);
@@ -217,9 +214,9 @@ pub fn run(
 /// Reads every frame of a video (or of `span` of it) into memory: for tests and short clips.
 pub fn read_all_frames(path: &Path, span: Span) -> Result<(VideoInfo, Vec<Frame>, Option<String>), VideoError> {
     let info = probe(path)?;
-    let mut decoder = Decoder::open(path, &info, span)?;
+    let mut decoder = Decoder::open(path, &info, span, true)?;
     let mut frames = Vec::new();
-    while let Some(f) = decoder.next_frame()? {
+    while let Some((f, _)) = decoder.next_frame()? {
         frames.push(f);
     }
     let warning = decoder.finish()?;

@@ -213,3 +213,45 @@ fn ctrl_c_leaves_no_partial_video() {
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("long.mp4")], "only the input remains");
 }
+
+/// Presentation time of every video frame, from ffprobe.
+fn frame_times(path: &Path) -> Vec<f64> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect()
+}
+
+#[test]
+fn variable_frame_rate_keeps_every_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfr, vfr, output) = (dir.path().join("cfr.mp4"), dir.path().join("vfr.mp4"), dir.path().join("out.mp4"));
+    make_clip(&cfr, 160, 120, 2.0, false);
+    // 20 frames at 25 fps, then 30 at 10 fps.
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i", s(&cfr), "-vf", "setpts='if(lt(N,20),N*0.04,0.8+(N-20)*0.1)/TB'"])
+        .args(["-fps_mode", "vfr", "-c:v", "libx264", "-crf", "16", s(&vfr)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let source = frame_times(&vfr);
+    assert_eq!(source.len(), 50);
+    let out = toonflow(&["-q", "video", s(&vfr), "-o", s(&output)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result = frame_times(&output);
+    assert_eq!(result.len(), source.len(), "{result:?}");
+    for (a, b) in source.iter().zip(&result) {
+        assert!((a - b).abs() < 0.002, "frame at {a} s came out at {b} s");
+    }
+}
