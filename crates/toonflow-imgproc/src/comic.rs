@@ -245,6 +245,31 @@ fn ink_lines(lightness: &Plane, cfg: &ComicConfig, xdog_cfg: &XdogConfig, scale:
     }
 }
 
+/// Oklab lightness below which a monochrome level is printed solid black rather than screened.
+const SOLID_BLACK_BELOW: f32 = 0.35;
+
+/// Screens a black-and-white frame rendered without tone (`monochrome` with `tone: None`): paper
+/// stays white, greys become dots as dense as they are dark, the darkest greys solid black — the
+/// same print the still-image manga style makes. Video stabilizes the flat greys first and
+/// screens afterwards, so the dots stay crisp instead of being blended across frames.
+pub fn screen_monochrome(frame: &Frame, tone: &ToneConfig) -> Frame {
+    let scale = (frame.width().min(frame.height()) as f32 / REFERENCE_SHORT_SIDE).clamp(0.25, 8.0);
+    let screen = Screen { cell: (tone.screen.cell * scale).max(3.0), ..tone.screen }.dots();
+    let grey = &frame.rgb[1];
+    let out = Plane::from_fn(frame.width(), frame.height(), |x, y| {
+        let l = crate::color::fast_cbrt(grey.get(x, y).clamp(0.0, 1.0));
+        let ink = if l < SOLID_BLACK_BELOW {
+            1.0
+        } else if l > 0.995 {
+            0.0
+        } else {
+            screen.ink(x, y, 1.0 - l)
+        };
+        1.0 - ink
+    });
+    Frame::new([out.clone(), out.clone(), out], frame.alpha.clone())
+}
+
 /// Per palette entry: its linear colour and screentone coverage.
 fn palette_fills(cfg: &ComicConfig, palette: &Palette) -> Vec<([f32; 3], f32)> {
     let n = palette.colours.len();
@@ -258,7 +283,7 @@ fn palette_fills(cfg: &ComicConfig, palette: &Palette) -> Vec<([f32; 3], f32)> {
                 // the levels between get dots as dense as they are dark.
                 let coverage = if i + 1 == n && n > 1 {
                     0.0
-                } else if i == 0 && l < 0.35 {
+                } else if i == 0 && l < SOLID_BLACK_BELOW {
                     1.0
                 } else if cfg.tone.is_some() {
                     (1.0 - l).clamp(0.0, 1.0)

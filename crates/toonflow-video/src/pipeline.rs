@@ -101,6 +101,7 @@ pub fn run(
         }
     };
     let mut stabilizer = Stabilizer::new(job.temporal.clone());
+    let finisher = stylizer.finisher();
     // Frames travel with their presentation time (variable frame rate only).
     let (to_stylize, stylize_rx) = sync_channel::<(Frame, Option<f64>)>(QUEUE);
     let (to_stabilize, stabilize_rx) = sync_channel::<(Frame, Frame, Option<f64>)>(QUEUE);
@@ -150,6 +151,10 @@ pub fn run(
             for (frame, styled, pts) in stabilize_rx {
                 let t = Instant::now();
                 let (out, step) = stabilizer.process(&frame, styled);
+                let out = match &finisher {
+                    Some(finish) => finish(out),
+                    None => out,
+                };
                 cuts += step.scene_cut as u64;
                 busy += t.elapsed();
                 if to_encode.send((out, pts)).is_err() {

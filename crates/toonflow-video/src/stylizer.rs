@@ -4,28 +4,40 @@
 
 use toonflow_flow::luma;
 use toonflow_flow::scenecut::{is_scene_cut, DEFAULT_CUT_THRESHOLD};
-use toonflow_imgproc::comic::{stylize_with_palette, ComicConfig};
+use toonflow_imgproc::comic::{screen_monochrome, stylize_with_palette, ComicConfig, ToneConfig};
 use toonflow_imgproc::quantize::Palette;
 use toonflow_imgproc::resize::downsample_box;
 use toonflow_imgproc::{Frame, Plane};
+
+/// A last step applied after temporal stabilization.
+pub type Finisher = Box<dyn Fn(Frame) -> Frame + Send>;
 
 /// Turns frames into stylized frames, in order.
 pub trait FrameStylizer: Send {
     /// Stylizes the next frame of the stream.
     fn stylize(&mut self, frame: &Frame) -> Frame;
+
+    /// A step to run on each frame after stabilization (screening, say: fine patterns would
+    /// be smeared by blending across frames). None by default.
+    fn finisher(&self) -> Option<Finisher> {
+        None
+    }
 }
 
 /// The built-in comic styles, with one palette per shot.
 pub struct ComicStylizer {
     cfg: ComicConfig,
+    /// Screentone of a monochrome style, applied after stabilization instead of in the style.
+    deferred_tone: Option<ToneConfig>,
     /// The palette and a thumbnail of the frame it was fitted on.
     palette: Option<(Palette, Plane)>,
 }
 
 impl ComicStylizer {
     /// A stylizer for a preset or custom settings.
-    pub fn new(cfg: ComicConfig) -> Self {
-        Self { cfg, palette: None }
+    pub fn new(mut cfg: ComicConfig) -> Self {
+        let deferred_tone = if cfg.monochrome { cfg.tone.take() } else { None };
+        Self { cfg, deferred_tone, palette: None }
     }
 }
 
@@ -43,5 +55,10 @@ impl FrameStylizer for ComicStylizer {
             self.palette = Some((styled.palette.clone(), thumb));
         }
         styled.frame
+    }
+
+    fn finisher(&self) -> Option<Finisher> {
+        let tone = self.deferred_tone?;
+        Some(Box::new(move |frame: Frame| screen_monochrome(&frame, &tone)))
     }
 }

@@ -207,6 +207,32 @@ mod tests {
     }
 
     #[test]
+    fn stabilized_manga_is_screened_after_blending_so_dots_stay_crisp() {
+        let inputs = clip(5, |t| (1.3 * t as f32, 0.0));
+        let mut stylizer = ComicStylizer::new(ComicConfig::preset(Preset::Manga));
+        let finish = stylizer.finisher().expect("manga screens after stabilization");
+        let mut stabilizer = Stabilizer::new(TemporalConfig::default());
+        let mut last = None;
+        for frame in &inputs {
+            let (out, _) = stabilizer.process(frame, stylizer.stylize(frame));
+            last = Some(finish(out));
+        }
+        // As black and white as the still-image style: greys only on anti-aliased dot edges.
+        let grey_fraction = |f: &Frame| {
+            let data = f.rgb[1].data();
+            data.iter().filter(|&&v| v > 0.15 && v < 0.85).count() as f32 / data.len() as f32
+        };
+        let still = toonflow_imgproc::comic::stylize(inputs.last().unwrap(), &ComicConfig::preset(Preset::Manga)).frame;
+        let (video, print) = (grey_fraction(&last.unwrap()), grey_fraction(&still));
+        assert!(
+            video < 1.3 * print + 0.02,
+            "{:.1}% grey pixels vs {:.1}% in the still style",
+            video * 100.0,
+            print * 100.0
+        );
+    }
+
+    #[test]
     fn a_scene_cut_resets_the_history() {
         let a = clip(2, |_| (0.0, 0.0));
         let other = toonflow_imageio::read_image(
