@@ -11,7 +11,7 @@
 //!    sharpen it to sub-pixel accuracy and fill weak patches from their neighbours;
 //! 5. the flow of the finest computed level is upsampled bilinearly to full resolution.
 
-use crate::warp::{sample, sample_block_cubic, warp_backward};
+use crate::warp::{sample_block_cubic, warp_backward};
 use crate::Flow;
 use rayon::prelude::*;
 use toonflow_imgproc::blur::gaussian_blur;
@@ -152,13 +152,14 @@ pub fn upsample_flow(flow: &Flow, w: usize, h: usize) -> Flow {
     Flow { u, v }
 }
 
-/// One patch's search result.
-#[derive(Clone, Copy)]
+/// One patch's search result, with the densification weight of each of its pixels.
 struct PatchFlow {
     x: usize,
     y: usize,
     u: f32,
     v: f32,
+    /// `1 / |I1(x + u) - I0(x)|` per pixel of the patch, row-major.
+    weights: Vec<f32>,
 }
 
 fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cfg: &DisConfig) -> Flow {
@@ -204,9 +205,19 @@ fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cf
                             }
                             e
                         };
+                        // How well the chosen vector explains each pixel: its weight in the
+                        // densification (the displacement is one for the patch, so one block
+                        // sample serves all its pixels).
+                        let finish = |u: f32, v: f32, warped: &mut [f32]| {
+                            sample_block_cubic(i1, px as f32 + u, py as f32 + v, ps, warped);
+                            // Intensity noise floor ~ one 8-bit level.
+                            let weights =
+                                warped.iter().zip(t.iter()).map(|(a, b)| 1.0 / (a - b).abs().max(0.004)).collect();
+                            PatchFlow { x: px, y: py, u, v, weights }
+                        };
                         let start_err = ssd(u0, v0, warped);
                         if det <= 1e-9 {
-                            return PatchFlow { x: px, y: py, u: u0, v: v0 };
+                            return finish(u0, v0, warped);
                         }
                         let (mut u, mut v) = (u0, v0);
                         let mut err = start_err;
@@ -223,7 +234,7 @@ fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cf
                             let dv = (hxx * by - hxy * bx) / det;
                             u -= du;
                             v -= dv;
-                            if du * du + dv * dv < 1e-6 {
+                            if du * du + dv * dv < 1e-4 {
                                 break;
                             }
                         }
@@ -233,21 +244,20 @@ fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cf
                         let (du, dv) = (u - u0, v - v0);
                         let strayed = !u.is_finite() || !v.is_finite() || du * du + dv * dv > (ps * ps) as f32;
                         if strayed || final_err > start_err || final_err > err * 4.0 {
-                            PatchFlow { x: px, y: py, u: u0, v: v0 }
+                            finish(u0, v0, warped)
                         } else {
-                            PatchFlow { x: px, y: py, u, v }
+                            finish(u, v, warped)
                         }
                     })
                     .collect()
             },
         )
         .collect();
-    densify(i0, i1, &patches, ps)
+    densify(w, h, &patches, ps)
 }
 
 /// Per pixel, the photometric-error-weighted mean of the flows of the patches covering it.
-fn densify(i0: &Plane, i1: &Plane, patches: &[Vec<PatchFlow>], ps: usize) -> Flow {
-    let (w, h) = (i0.width(), i0.height());
+fn densify(w: usize, h: usize, patches: &[Vec<PatchFlow>], ps: usize) -> Flow {
     let mut flow = Flow::zeros(w, h);
     let Flow { u, v } = &mut flow;
     u.par_rows_mut().zip(v.par_rows_mut()).enumerate().for_each_init(
@@ -256,13 +266,13 @@ fn densify(i0: &Plane, i1: &Plane, patches: &[Vec<PatchFlow>], ps: usize) -> Flo
             weights.fill(0.0);
             for row in patches.iter().filter(|r| !r.is_empty() && r[0].y <= y && y < r[0].y + ps) {
                 for p in row {
-                    for x in p.x..p.x + ps {
-                        let d = (sample(i1, x as f32 + p.u, y as f32 + p.v) - i0.get(x, y)).abs();
-                        // Intensity noise floor ~ one 8-bit level.
-                        let wgt = 1.0 / d.max(0.004);
-                        urow[x] += wgt * p.u;
-                        vrow[x] += wgt * p.v;
-                        weights[x] += wgt;
+                    let pw = &p.weights[(y - p.y) * ps..(y - p.y + 1) * ps];
+                    let (ur, vr, wr) =
+                        (&mut urow[p.x..p.x + ps], &mut vrow[p.x..p.x + ps], &mut weights[p.x..p.x + ps]);
+                    for i in 0..ps {
+                        ur[i] += pw[i] * p.u;
+                        vr[i] += pw[i] * p.v;
+                        wr[i] += pw[i];
                     }
                 }
             }
