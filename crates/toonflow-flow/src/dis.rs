@@ -14,8 +14,7 @@
 use crate::warp::{sample_block_cubic, warp_backward};
 use crate::Flow;
 use rayon::prelude::*;
-use toonflow_imgproc::blur::gaussian_blur;
-use toonflow_imgproc::resize::{downsample_box, resize_plane, ResizeFilter};
+use toonflow_imgproc::resize::{resize_plane, ResizeFilter};
 use toonflow_imgproc::Plane;
 
 /// Settings of [`compute_flow`].
@@ -79,6 +78,33 @@ impl Default for DisConfig {
     }
 }
 
+/// Halves a plane with the binomial filter [1 3 3 1] / 8 in each direction (centred where a
+/// 2x2 box would be): a light blur that keeps fine texture from aliasing into false structure,
+/// computed only at the output samples.
+fn halve(p: &Plane) -> Plane {
+    let (w, h) = (p.width(), p.height());
+    let (hw, hh) = ((w / 2).max(1), (h / 2).max(1));
+    let tap = |i: isize, n: usize| i.clamp(0, n as isize - 1) as usize;
+    let mut rows = Plane::new(hw, h);
+    rows.par_rows_mut().enumerate().for_each(|(y, out)| {
+        let r = p.row(y);
+        for (x, o) in out.iter_mut().enumerate() {
+            let c = 2 * x as isize;
+            *o = (r[tap(c - 1, w)] + 3.0 * r[tap(c, w)] + 3.0 * r[tap(c + 1, w)] + r[tap(c + 2, w)]) * 0.125;
+        }
+    });
+    let mut out = Plane::new(hw, hh);
+    out.par_rows_mut().enumerate().for_each(|(y, o)| {
+        let c = 2 * y as isize;
+        let (a, b, c2, d) =
+            (rows.row(tap(c - 1, h)), rows.row(tap(c, h)), rows.row(tap(c + 1, h)), rows.row(tap(c + 2, h)));
+        for (x, v) in o.iter_mut().enumerate() {
+            *v = (a[x] + 3.0 * b[x] + 3.0 * c2[x] + d[x]) * 0.125;
+        }
+    });
+    out
+}
+
 /// Central-difference gradients, one-sided at the border.
 fn gradients(p: &Plane) -> (Plane, Plane) {
     let (w, h) = (p.width(), p.height());
@@ -111,8 +137,7 @@ pub fn compute_flow(i0: &Plane, i1: &Plane, cfg: &DisConfig) -> Flow {
     // Coarsest level: the smallest one still a few patches high.
     let mut pyr0 = vec![i0.clone()];
     let mut pyr1 = vec![i1.clone()];
-    // A light blur before halving keeps fine texture from aliasing into false structure.
-    let down = |p: &Plane| downsample_box(&gaussian_blur(p, 0.6), 2);
+    let down = halve;
     while pyr0.last().expect("level").width().min(pyr0.last().expect("level").height()) / 2 >= 3 * ps {
         let (a, b) = rayon::join(|| down(pyr0.last().expect("level")), || down(pyr1.last().expect("level")));
         pyr0.push(a);
@@ -150,6 +175,21 @@ pub fn upsample_flow(flow: &Flow, w: usize, h: usize) -> Flow {
     u.map_inplace(|x| x * sx);
     v.map_inplace(|x| x * sy);
     Flow { u, v }
+}
+
+/// Sum of `a * b` over equal-length slices, in eight independent lanes: a float sum in one
+/// accumulator is a dependency chain the compiler may not reorder, eight lanes vectorize.
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// One patch's search result, with the densification weight of each of its pixels.
@@ -194,16 +234,15 @@ fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cf
                         let (cx, cy) = (px + ps / 2, py + ps / 2);
                         let (u0, v0) = (init.u.get(cx, cy), init.v.get(cx, cy));
                         let det = hxx * hyy - hxy * hxy;
+                        // Residuals (mean-normalised), left in `warped`, and their squared sum.
                         let ssd = |u: f32, v: f32, warped: &mut [f32]| {
                             sample_block_cubic(i1, px as f32 + u, py as f32 + v, ps, warped);
                             let mean_w = warped.iter().sum::<f32>() / n as f32;
-                            let mut e = 0.0;
-                            for k in 0..n {
-                                let r = (warped[k] - mean_w) - (t[k] - mean_t);
-                                warped[k] = r;
-                                e += r * r;
+                            let offset = mean_t - mean_w;
+                            for (r, &tk) in warped[..n].iter_mut().zip(&t[..n]) {
+                                *r += offset - tk;
                             }
-                            e
+                            dot(warped, warped)
                         };
                         // How well the chosen vector explains each pixel: its weight in the
                         // densification (the displacement is one for the patch, so one block
@@ -225,11 +264,7 @@ fn inverse_search_and_densify(i0: &Plane, i1: &Plane, init: &Flow, ps: usize, cf
                             if it > 0 {
                                 err = ssd(u, v, warped);
                             }
-                            let (mut bx, mut by) = (0.0f32, 0.0f32);
-                            for k in 0..n {
-                                bx += tx[k] * warped[k];
-                                by += ty[k] * warped[k];
-                            }
+                            let (bx, by) = (dot(tx, warped), dot(ty, warped));
                             let du = (hyy * bx - hxy * by) / det;
                             let dv = (hxx * by - hxy * bx) / det;
                             u -= du;

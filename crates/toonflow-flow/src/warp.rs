@@ -71,6 +71,9 @@ pub fn sample_cubic(p: &Plane, x: f32, y: f32) -> f32 {
     sample_cubic_n([p], x, y)[0]
 }
 
+/// Largest block [`sample_block_cubic`] samples on its fast path.
+const MAX_BLOCK: usize = 64;
+
 /// Samples a `size x size` block whose top-left corner sits at the real position `(x, y)` into
 /// `out` (row-major), bicubic. One displacement for the whole block means one set of weights:
 /// inside the image each sample is 16 multiply-adds on contiguous rows; blocks touching the
@@ -88,23 +91,21 @@ pub fn sample_block_cubic(p: &Plane, x: f32, y: f32, size: usize, out: &mut [f32
     }
     let (wx, wy) = (cubic_weights(x - xi as f32), cubic_weights(y - yi as f32));
     let (x0, y0) = (x0 as usize, y0 as usize);
-    // Horizontal pass into a (size + 3) x size buffer, then vertical.
-    let mut tmp = [0f32; 4 * 64];
-    let rows = size + 3;
-    let tmp =
-        if rows * size <= tmp.len() { &mut tmp[..rows * size] } else { return sample_block_slow(p, x, y, size, out) };
-    for r in 0..rows {
-        let row = &p.row(y0 + r)[x0..x0 + size + 3];
-        for i in 0..size {
-            tmp[r * size + i] = wx[0] * row[i] + wx[1] * row[i + 1] + wx[2] * row[i + 2] + wx[3] * row[i + 3];
-        }
+    if size > MAX_BLOCK {
+        return sample_block_slow(p, x, y, size, out);
     }
+    // Per output row: vertical pass into a (size + 3)-wide row, then horizontal. One small
+    // row buffer on the stack instead of a whole (size + 3) x size block to clear per call.
+    let mut v = [0f32; MAX_BLOCK + 3];
     for j in 0..size {
-        for i in 0..size {
-            out[j * size + i] = wy[0] * tmp[j * size + i]
-                + wy[1] * tmp[(j + 1) * size + i]
-                + wy[2] * tmp[(j + 2) * size + i]
-                + wy[3] * tmp[(j + 3) * size + i];
+        let rows: [&[f32]; 4] = std::array::from_fn(|r| &p.row(y0 + j + r)[x0..x0 + size + 3]);
+        let v = &mut v[..size + 3];
+        for (i, vi) in v.iter_mut().enumerate() {
+            *vi = wy[0] * rows[0][i] + wy[1] * rows[1][i] + wy[2] * rows[2][i] + wy[3] * rows[3][i];
+        }
+        let o = &mut out[j * size..(j + 1) * size];
+        for (i, oi) in o.iter_mut().enumerate() {
+            *oi = wx[0] * v[i] + wx[1] * v[i + 1] + wx[2] * v[i + 2] + wx[3] * v[i + 3];
         }
     }
 }
