@@ -109,13 +109,26 @@ fn halve(p: &Plane) -> Plane {
 /// Central-difference gradients, one-sided at the border.
 fn gradients(p: &Plane) -> (Plane, Plane) {
     let (w, h) = (p.width(), p.height());
-    let gx = Plane::from_fn(w, h, |x, y| {
-        let (a, b) = (x.saturating_sub(1), (x + 1).min(w - 1));
-        (p.get(b, y) - p.get(a, y)) / (b - a).max(1) as f32
+    let mut gx = Plane::new(w, h);
+    gx.par_rows_mut().enumerate().for_each(|(y, out)| {
+        let r = p.row(y);
+        if w < 2 {
+            return;
+        }
+        out[0] = r[1] - r[0];
+        out[w - 1] = r[w - 1] - r[w - 2];
+        // Interior: (r[x+1] - r[x-1]) / 2 over shifted slices, which vectorizes.
+        for ((o, &a), &b) in out[1..w - 1].iter_mut().zip(&r[..w - 2]).zip(&r[2..]) {
+            *o = 0.5 * (b - a);
+        }
     });
-    let gy = Plane::from_fn(w, h, |x, y| {
+    let mut gy = Plane::new(w, h);
+    gy.par_rows_mut().enumerate().for_each(|(y, out)| {
         let (a, b) = (y.saturating_sub(1), (y + 1).min(h - 1));
-        (p.get(x, b) - p.get(x, a)) / (b - a).max(1) as f32
+        let scale = 1.0 / (b - a).max(1) as f32;
+        for ((o, &ra), &rb) in out.iter_mut().zip(p.row(a)).zip(p.row(b)) {
+            *o = (rb - ra) * scale;
+        }
     });
     (gx, gy)
 }
@@ -328,35 +341,56 @@ fn densify(w: usize, h: usize, patches: &[Vec<PatchFlow>], ps: usize) -> Flow {
 /// each vector toward its 4-neighbour mean.
 fn refine(i0: &Plane, i1: &Plane, flow: &mut Flow, iterations: usize, smoothness: f32) {
     let (w, h) = (i0.width(), i0.height());
+    if w < 3 || h < 2 {
+        return;
+    }
     let warped = warp_backward(i1, flow);
     let avg = Plane::from_vec(w, h, i0.data().iter().zip(warped.data()).map(|(a, b)| 0.5 * (a + b)).collect());
     let (ix, iy) = gradients(&avg);
-    let it = Plane::from_vec(w, h, warped.data().iter().zip(i0.data()).map(|(a, b)| a - b).collect());
-    let (base_u, base_v) = (flow.u.clone(), flow.v.clone());
+    // Per pixel constants of the update: the residual at the current flow is
+    // `c0 + gx * u + gy * v`, and `inv` normalises it.
+    let n = w * h;
+    let (mut c0, mut inv) = (vec![0f32; n], vec![0f32; n]);
+    c0.par_iter_mut().zip(inv.par_iter_mut()).enumerate().for_each(|(i, (c, q))| {
+        let (gx, gy) = (ix.data()[i], iy.data()[i]);
+        *c = warped.data()[i] - i0.data()[i] - gx * flow.u.data()[i] - gy * flow.v.data()[i];
+        *q = 1.0 / (smoothness + gx * gx + gy * gy);
+    });
+    let (mut u, mut v) = (flow.u.data().to_vec(), flow.v.data().to_vec());
+    let (mut nu, mut nv) = (vec![0f32; n], vec![0f32; n]);
     for _ in 0..iterations {
-        let (cu, cv) = (&flow.u, &flow.v);
-        let mean4 = |p: &Plane, x: usize, y: usize| {
-            (p.get(x.saturating_sub(1), y)
-                + p.get((x + 1).min(w - 1), y)
-                + p.get(x, y.saturating_sub(1))
-                + p.get(x, (y + 1).min(h - 1)))
-                * 0.25
-        };
-        let mut nu = Plane::new(w, h);
-        let mut nv = Plane::new(w, h);
-        nu.par_rows_mut().zip(nv.par_rows_mut()).enumerate().for_each(|(y, (ru, rv))| {
-            for x in 0..w {
-                let (mu, mv) = (mean4(cu, x, y), mean4(cv, x, y));
-                let (gx, gy) = (ix.get(x, y), iy.get(x, y));
-                // Residual of the linearised brightness constancy at the smoothed vector.
-                let r = it.get(x, y) + gx * (mu - base_u.get(x, y)) + gy * (mv - base_v.get(x, y));
-                let k = r / (smoothness + gx * gx + gy * gy);
-                ru[x] = mu - gx * k;
-                rv[x] = mv - gy * k;
-            }
-        });
-        flow.u = nu;
-        flow.v = nv;
+        nu.par_chunks_mut(w).zip(nv.par_chunks_mut(w)).enumerate().for_each_init(
+            || (vec![0f32; w], vec![0f32; w]),
+            |(mu, mv), (y, (ru, rv))| {
+                mean_row_into(&u, w, h, y, mu);
+                mean_row_into(&v, w, h, y, mv);
+                let (ixr, iyr) = (ix.row(y), iy.row(y));
+                let (cr, qr) = (&c0[y * w..(y + 1) * w], &inv[y * w..(y + 1) * w]);
+                for x in 0..w {
+                    let (gx, gy) = (ixr[x], iyr[x]);
+                    // Residual of the linearised brightness constancy at the smoothed vector.
+                    let k = (cr[x] + gx * mu[x] + gy * mv[x]) * qr[x];
+                    ru[x] = mu[x] - gx * k;
+                    rv[x] = mv[x] - gy * k;
+                }
+            },
+        );
+        std::mem::swap(&mut u, &mut nu);
+        std::mem::swap(&mut v, &mut nv);
+    }
+    flow.u = Plane::from_vec(w, h, u);
+    flow.v = Plane::from_vec(w, h, v);
+}
+
+/// 4-neighbour mean of row `y` of a `w x h` field, edges clamped (`w >= 3`).
+fn mean_row_into(src: &[f32], w: usize, h: usize, y: usize, out: &mut [f32]) {
+    let row = |r: usize| &src[r * w..(r + 1) * w];
+    let (up, mid, down) = (row(y.saturating_sub(1)), row(y), row((y + 1).min(h - 1)));
+    out[0] = 0.25 * (mid[0] + mid[1] + up[0] + down[0]);
+    out[w - 1] = 0.25 * (mid[w - 2] + mid[w - 1] + up[w - 1] + down[w - 1]);
+    let inner = out[1..w - 1].iter_mut().zip(&mid[..w - 2]).zip(&mid[2..]).zip(&up[1..w - 1]).zip(&down[1..w - 1]);
+    for ((((o, &l), &r), &a), &b) in inner {
+        *o = 0.25 * (l + r + a + b);
     }
 }
 
