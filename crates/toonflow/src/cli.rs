@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use toonflow_imgproc::comic::Preset;
 use toonflow_imgproc::resize::ResizeFilter;
 
-/// Turn photos into comic / webtoon style images.
+/// Turn photos and videos into comic / webtoon / manga style images and animations.
 ///
 /// Exit codes: 0 everything done, 1 some inputs failed (the rest were still processed),
 /// 2 usage error (bad flags, nothing run), 130 interrupted with Ctrl-C.
@@ -43,9 +43,8 @@ pub enum Command {
     ///
     /// Reads anything FFmpeg reads (FFmpeg must be installed). The output format follows the
     /// extension: .mp4 (H.264), .webm (VP9), .gif, .webp (animated), .apng, or a folder (no
-    /// extension) of PNG frames. Frame rate and duration are kept (variable frame rate is resampled
-    /// to its average rate), rotation is applied, audio is copied (re-encoded only where the
-    /// container needs it). Each output frame is blended with the previous one, moved by the
+    /// extension) of PNG frames. Frame rate, timestamps (variable frame rate too) and duration are
+    /// kept, rotation is applied, audio is copied (re-encoded only where the container needs it). Each output frame is blended with the previous one, moved by the
     /// optical flow of the input, wherever that flow is reliable: still areas stop flickering,
     /// moving ones leave no trails, and scene cuts start fresh. The output is written to a
     /// temporary file and renamed when complete.
