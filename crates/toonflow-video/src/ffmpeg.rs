@@ -416,14 +416,8 @@ impl Encoder {
         opts: &EncodeOptions,
     ) -> Result<Encoder, VideoError> {
         let io = |e: std::io::Error| VideoError::Io { path: output.into(), source: e };
-        let dir = match output.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
         let ext = output.extension().and_then(|e| e.to_str()).unwrap_or("tmp");
-        let tmp =
-            tempfile::Builder::new().prefix(".toonflow-").suffix(&format!(".{ext}")).tempfile_in(dir).map_err(io)?;
-        let tmp = tmp.into_temp_path();
+        let tmp = toonflow_imageio::temp_file_beside(output, &format!(".{ext}")).map_err(io)?.into_temp_path();
         let stderr_log = tempfile::NamedTempFile::new().map_err(io)?;
         let mut cmd = Command::new("ffmpeg");
         cmd.args(["-v", "error", "-nostdin", "-y"]);

@@ -75,6 +75,12 @@ fn keeps_frame_count_rate_size_and_audio() {
     assert!(probe(&output, "a").is_some(), "audio stream kept");
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&output), mode(&input), "the output gets the mode of any new file");
+    }
 }
 
 #[test]
