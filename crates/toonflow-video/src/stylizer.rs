@@ -43,7 +43,8 @@ impl ComicStylizer {
 
 impl FrameStylizer for ComicStylizer {
     fn stylize(&mut self, frame: &Frame) -> Frame {
-        let thumb = downsample_box(&luma(frame), 8);
+        // Shrink first: the cut test only needs a coarse histogram.
+        let thumb = luma(&frame.map_planes(|p| downsample_box(p, 8)));
         let keep = self
             .palette
             .as_ref()
