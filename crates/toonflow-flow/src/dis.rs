@@ -14,6 +14,7 @@
 use crate::warp::{sample_block_cubic, warp_backward};
 use crate::Flow;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use toonflow_imgproc::resize::{resize_plane, ResizeFilter};
 use toonflow_imgproc::Plane;
 
@@ -148,20 +149,21 @@ pub fn compute_flow(i0: &Plane, i1: &Plane, cfg: &DisConfig) -> Flow {
     assert_eq!((i0.width(), i0.height()), (i1.width(), i1.height()), "frames differ in size");
     let (w, h) = (i0.width(), i0.height());
     let ps = cfg.patch_size.max(2);
-    // Coarsest level: the smallest one still a few patches high.
-    let mut pyr0 = vec![i0.clone()];
-    let mut pyr1 = vec![i1.clone()];
-    let down = halve;
-    while pyr0.last().expect("level").width().min(pyr0.last().expect("level").height()) / 2 >= 3 * ps {
-        let (a, b) = rayon::join(|| down(pyr0.last().expect("level")), || down(pyr1.last().expect("level")));
-        pyr0.push(a);
-        pyr1.push(b);
+    // Levels down to the smallest one still a few patches high; level 0 is borrowed, not copied.
+    let mut pyramid: Vec<(Cow<Plane>, Cow<Plane>)> = vec![(Cow::Borrowed(i0), Cow::Borrowed(i1))];
+    loop {
+        let (a, b) = pyramid.last().expect("level");
+        if a.width().min(a.height()) / 2 < 3 * ps {
+            break;
+        }
+        let (a, b) = rayon::join(|| halve(a), || halve(b));
+        pyramid.push((Cow::Owned(a), Cow::Owned(b)));
     }
-    let coarsest = pyr0.len() - 1;
+    let coarsest = pyramid.len() - 1;
     let finest = cfg.finest_level.min(coarsest);
     let mut flow: Option<Flow> = None;
     for level in (finest..=coarsest).rev() {
-        let (a, b) = (&pyr0[level], &pyr1[level]);
+        let (a, b) = (&*pyramid[level].0, &*pyramid[level].1);
         let init = match flow.take() {
             Some(f) => upsample_flow(&f, a.width(), a.height()),
             None => Flow::zeros(a.width(), a.height()),

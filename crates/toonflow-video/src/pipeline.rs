@@ -2,12 +2,10 @@
 //! small bounded queues, so memory holds a handful of frames whatever the video's length, and
 //! the stages overlap.
 
-use crate::ffmpeg::{
-    probe, Decoder, EncodeOptions, Encoder, PngFrameWriter, Rate, Span, VideoError, VideoFormat, VideoInfo,
-};
+use crate::ffmpeg::{Decoder, EncodeOptions, Encoder, PngFrameWriter, Rate, Span, VideoError, VideoFormat, VideoInfo};
 use crate::stylizer::FrameStylizer;
 use crate::temporal::{Stabilizer, TemporalConfig};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
@@ -37,8 +35,6 @@ pub struct VideoJob {
 /// What a run did.
 #[derive(Clone, Debug, Default)]
 pub struct VideoReport {
-    /// The input's facts.
-    pub info: Option<VideoInfo>,
     /// Frames written.
     pub frames: u64,
     /// Frames that started a new shot.
@@ -72,16 +68,17 @@ impl Sink {
     }
 }
 
-/// Runs the job. `progress(frames_done, frames_expected)` is called after each written frame;
-/// setting `cancel` stops the run and leaves no output file.
+/// Runs the job on an input whose facts the caller has probed. `progress(frames_done,
+/// frames_expected)` is called after each written frame; setting `cancel` stops the run and
+/// leaves no output file.
 pub fn run(
     job: &VideoJob,
+    info: &VideoInfo,
     mut stylizer: Box<dyn FrameStylizer>,
     progress: &(dyn Fn(u64, Option<u64>) + Sync),
     cancel: &AtomicBool,
 ) -> Result<VideoReport, VideoError> {
     let start = Instant::now();
-    let info = probe(&job.input)?;
     let format = VideoFormat::from_path(&job.output)?;
     let (out_w, out_h) = job.resize.map_or((info.width, info.height), |(w, h, _)| (w, h));
     let rate: Rate = if info.is_variable_rate() { info.avg_rate } else { info.rate };
@@ -91,7 +88,7 @@ pub fn run(
     });
     // Variable frame rate passes through with each frame's own timestamp.
     let timed = info.is_variable_rate();
-    let mut decoder = Decoder::open(&job.input, &info, job.span, timed)?;
+    let mut decoder = Decoder::open(&job.input, info, job.span, timed)?;
     let mut sink = match format {
         VideoFormat::PngFrames => Sink::Frames(PngFrameWriter::open(&job.output)?),
         _ => {
@@ -107,7 +104,7 @@ pub fn run(
     let (to_stabilize, stabilize_rx) = sync_channel::<(Frame, Frame, Option<f64>)>(QUEUE);
     let (to_encode, encode_rx) = sync_channel::<(Frame, Option<f64>)>(QUEUE);
     let resize = job.resize;
-    let mut report = VideoReport { info: Some(info.clone()), ..Default::default() };
+    let mut report = VideoReport::default();
 
     let (decode_result, stylize_time, stabilize_result, encode_result) = std::thread::scope(|scope| {
         let decode = scope.spawn(move || {
@@ -214,16 +211,4 @@ pub fn run(
     ];
     report.elapsed = start.elapsed();
     Ok(report)
-}
-
-/// Reads every frame of a video (or of `span` of it) into memory: for tests and short clips.
-pub fn read_all_frames(path: &Path, span: Span) -> Result<(VideoInfo, Vec<Frame>, Option<String>), VideoError> {
-    let info = probe(path)?;
-    let mut decoder = Decoder::open(path, &info, span, true)?;
-    let mut frames = Vec::new();
-    while let Some((f, _)) = decoder.next_frame()? {
-        frames.push(f);
-    }
-    let warning = decoder.finish()?;
-    Ok((info, frames, warning))
 }

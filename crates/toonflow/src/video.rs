@@ -50,7 +50,7 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         style.tone = None;
     }
     let stylizer = Box::new(ComicStylizer::new(style));
-    let report = run(&job, stylizer, &progress, cancel).with_context(|| format!("{}", args.input.display()))?;
+    let report = run(&job, &info, stylizer, &progress, cancel).with_context(|| format!("{}", args.input.display()))?;
     bar.finish_and_clear();
     for warning in &report.warnings {
         tracing::warn!("{warning}");
