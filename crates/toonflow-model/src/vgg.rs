@@ -152,9 +152,6 @@ pub fn convert_onnx(onnx: &Path, out: &Path) -> Result<(), VggError> {
         ("preprocessing".to_string(), "BGR, caffe mean subtracted, 0-255".to_string()),
     ]);
     let bytes = tensorfile::to_safetensors(&tensors, &metadata);
-    // Written beside the target and renamed, so a killed conversion leaves no broken cache.
-    let tmp = out.with_extension("safetensors.partial");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, out))
+    crate::atomic_write(out, &bytes)
         .map_err(|e| VggError::Convert { path: out.to_path_buf(), reason: e.to_string() })
 }

@@ -1,0 +1,235 @@
+//! Shapes, tiling, model files, spectral normalization and losses, on small networks.
+
+use std::collections::HashMap;
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use toonflow_model::burn;
+use toonflow_model::dcgan::{one_hot, DcganConfig, DCGAN_SIZE};
+use toonflow_model::discriminator::DiscriminatorConfig;
+use toonflow_model::generator::GeneratorConfig;
+use toonflow_model::inference::{output_tensor_to_planar, record_stats, run_tiled, PlanarImage};
+use toonflow_model::layers::{NormStats, SpectralConv};
+use toonflow_model::loss::{self, AdversarialLoss};
+use toonflow_model::modelfile::{self, ModelFileError, ModelInfo};
+use toonflow_model::tensorfile::{module_tensors, to_safetensors};
+
+fn random_image(w: usize, h: usize, seed: u64) -> PlanarImage {
+    // Smooth pattern plus hash noise: structure for the network to respond to.
+    let data = (0..3 * w * h)
+        .map(|i| {
+            let (c, y, x) = (i / (w * h), (i / w) % h, i % w);
+            let noise = ((i as u64 ^ seed).wrapping_mul(0x9E3779B97F4A7C15) >> 40) as f32 / (1u64 << 24) as f32;
+            (0.6 * ((x as f32 * 0.09 + c as f32).sin() * (y as f32 * 0.05).cos()) + 0.4 * (noise * 2.0 - 1.0)).clamp(-1.0, 1.0)
+        })
+        .collect();
+    PlanarImage { width: w, height: h, data }
+}
+
+fn smooth_image(w: usize, h: usize) -> PlanarImage {
+    let data = (0..3 * w * h)
+        .map(|i| {
+            let (c, y, x) = (i / (w * h), (i / w) % h, i % w);
+            0.8 * ((x as f32 * 0.05 + c as f32).sin() * (y as f32 * 0.03).cos())
+        })
+        .collect();
+    PlanarImage { width: w, height: h, data }
+}
+
+fn to_tensor(image: &PlanarImage, device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(image.data.clone(), [1, 3, image.height, image.width]), device)
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn generator_keeps_any_size_and_range() {
+    let device = Device::flex();
+    let g = GeneratorConfig::tiny().init(&device);
+    for (w, h) in [(37, 53), (8, 8), (5, 3), (64, 17)] {
+        let y = g.forward(to_tensor(&random_image(w, h, 1), &device), None);
+        assert_eq!(y.dims(), [1, 3, h, w]);
+        let values = output_tensor_to_planar(y).data;
+        assert!(values.iter().all(|v| v.is_finite() && v.abs() <= 1.0), "{w}x{h}");
+    }
+    let default_params = GeneratorConfig::default().init(&device).num_params();
+    assert!((1_000_000..=2_000_000).contains(&default_params), "{default_params} parameters");
+}
+
+#[test]
+fn tiled_inference_equals_whole_image_inference_with_the_same_statistics() {
+    let device = Device::flex();
+    let g = GeneratorConfig::tiny().init(&device);
+    let image = random_image(203, 141, 7);
+    let stats = record_stats(&g, &image, 0, 96, &device);
+    let mut replay = NormStats::Replay(&stats, 0);
+    let whole = output_tensor_to_planar(g.forward_with_stats(to_tensor(&image, &device), None, &mut replay));
+    let tiled = run_tiled(&g, &image, 0, 64, &stats, &device);
+    let diff = max_abs_diff(&whole.data, &tiled.data);
+    assert!(diff < 1e-4, "tiles differ from the whole image by up to {diff}");
+
+    // Statistics from a shrunk copy stand in for the full-size ones: close, not equal, on a
+    // photo-like smooth image (pixel noise, which shrinking removes, would move them more).
+    let image = smooth_image(203, 141);
+    let stats = record_stats(&g, &image, 0, 128, &device);
+    let tiled = run_tiled(&g, &image, 0, 64, &stats, &device);
+    let exact = output_tensor_to_planar(g.forward(to_tensor(&image, &device), None));
+    let mean_diff = exact.data.iter().zip(&tiled.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / exact.data.len() as f32;
+    assert!(mean_diff < 0.02, "proxy statistics change the output by {mean_diff} on average");
+}
+
+fn info() -> ModelInfo {
+    ModelInfo { styles: vec!["ink".into(), "pastel".into()], training: serde_json::json!({"steps": 3}) }
+}
+
+#[test]
+fn saved_generator_reloads_bit_identical() {
+    let device = Device::flex();
+    let config = GeneratorConfig { styles: 2, ..GeneratorConfig::tiny() };
+    // Non-zero style modulation, so both styles really differ.
+    let g = config.init(&device).map(&mut RandomizeModulation);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.safetensors");
+    modelfile::save_generator(&path, &g, &config, &info()).unwrap();
+    let (loaded, loaded_config, loaded_info) = modelfile::load_generator(&path, &device).unwrap();
+    assert_eq!((loaded_config, loaded_info), (config, info()));
+    let x = to_tensor(&random_image(40, 24, 3), &device);
+    for style in 0..2 {
+        let s = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), &device);
+        let a = output_tensor_to_planar(g.forward(x.clone(), Some(&s))).data;
+        let b = output_tensor_to_planar(loaded.forward(x.clone(), Some(&s))).data;
+        assert!(a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()), "style {style}");
+    }
+    let s0 = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), &device);
+    let s1 = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64], [1]), &device);
+    let a = output_tensor_to_planar(g.forward(x.clone(), Some(&s0))).data;
+    let b = output_tensor_to_planar(g.forward(x, Some(&s1))).data;
+    assert!(max_abs_diff(&a, &b) > 1e-3, "styles give the same output");
+}
+
+/// Fills the per-style modulation tables (zero at initialization) with small random values.
+struct RandomizeModulation;
+impl burn::module::ModuleMapper for RandomizeModulation {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, value, mapper) = param.consume();
+        let value = if D == 2 { Tensor::random(value.dims(), Distribution::Normal(0.0, 0.3), &value.device()) } else { value };
+        Param::from_mapped_value(id, value, mapper)
+    }
+}
+
+#[test]
+fn model_files_refuse_other_kinds_versions_and_garbage() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().unwrap();
+    let config = DcganConfig { generator_channels: 8, discriminator_channels: 8, ..DcganConfig::default() };
+    let dcgan = config.init_generator(&device);
+    let path = dir.path().join("dcgan.safetensors");
+    modelfile::save_dcgan(&path, &dcgan, &config, &info()).unwrap();
+    assert!(modelfile::load_dcgan(&path, &device).is_ok());
+    let err = modelfile::load_generator(&path, &device).unwrap_err();
+    assert!(matches!(err, ModelFileError::WrongKind { .. }), "{err}");
+
+    let g_config = GeneratorConfig::tiny();
+    let g = g_config.init(&device);
+    let mut meta = HashMap::from([
+        ("toonflow.kind".to_string(), "photo2comic-generator".to_string()),
+        ("toonflow.architecture_version".to_string(), "0".to_string()),
+        ("toonflow.config".to_string(), serde_json::to_string(&g_config).unwrap()),
+        ("toonflow.styles".to_string(), "[]".to_string()),
+    ]);
+    let old = dir.path().join("old.safetensors");
+    std::fs::write(&old, to_safetensors(&module_tensors(&g), &meta)).unwrap();
+    let err = modelfile::load_generator(&old, &device).unwrap_err();
+    assert!(err.to_string().contains("architecture version 0"), "{err}");
+
+    meta.insert("toonflow.architecture_version".into(), "1".into());
+    let wider = serde_json::to_string(&GeneratorConfig { base_channels: 16, ..g_config }).unwrap();
+    meta.insert("toonflow.config".into(), wider);
+    let mismatched = dir.path().join("mismatched.safetensors");
+    std::fs::write(&mismatched, to_safetensors(&module_tensors(&g), &meta)).unwrap();
+    let err = modelfile::load_generator(&mismatched, &device).unwrap_err();
+    assert!(matches!(err, ModelFileError::Weights { .. }), "{err}");
+
+    let garbage = dir.path().join("garbage.safetensors");
+    std::fs::write(&garbage, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json").unwrap();
+    let err = modelfile::load_generator(&garbage, &device).unwrap_err();
+    assert!(err.to_string().contains("garbage.safetensors"), "{err}");
+}
+
+#[test]
+fn dcgan_shapes_and_conditioning() {
+    let device = Device::flex().autodiff();
+    let config = DcganConfig { generator_channels: 8, discriminator_channels: 8, classes: 3, ..DcganConfig::default() };
+    let g = config.init_generator(&device);
+    let d = config.init_discriminator(&device);
+    let noise = Tensor::<2>::random([5, config.latent], Distribution::Normal(0.0, 1.0), &device);
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 1, 0], [5]), &device);
+    let images = g.forward(noise, Some(&labels));
+    assert_eq!(images.dims(), [5, 3, DCGAN_SIZE, DCGAN_SIZE]);
+    assert_eq!(d.forward(images, Some(&labels)).dims(), [5]);
+    let rows = one_hot(&labels, 3).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    assert_eq!(&rows[..6], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+}
+
+#[test]
+fn spectral_norm_bounds_the_layer_gain_by_one() {
+    let device = Device::flex();
+    let mut conv = SpectralConv::new(8, 16, 3, 1, &device);
+    for _ in 0..50 {
+        conv = conv.power_iteration();
+    }
+    // Gain of the normalized convolution on random inputs, against the largest singular value
+    // of the weight found by many host-side power iterations.
+    let [o, i, kh, kw] = conv.conv.weight.val().dims();
+    let w = conv.conv.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let (rows, cols) = (o, i * kh * kw);
+    let mut v = vec![1.0f64; cols];
+    let mut sigma = 0.0;
+    for _ in 0..500 {
+        let u: Vec<f64> = (0..rows).map(|r| (0..cols).map(|c| w[r * cols + c] as f64 * v[c]).sum()).collect();
+        let nu = u.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let back: Vec<f64> = (0..cols).map(|c| (0..rows).map(|r| w[r * cols + c] as f64 * u[r] / nu).sum()).collect();
+        sigma = back.iter().map(|x| x * x).sum::<f64>().sqrt();
+        v = back.iter().map(|x| x / sigma).collect();
+    }
+    // The layer divides by its estimate; a 1x1 input patch through the centre tap has gain ≤ 1.
+    let x = Tensor::<4>::random([1, 8, 9, 9], Distribution::Normal(0.0, 1.0), &device);
+    let plain = conv.conv.forward(x.clone());
+    let normalized = conv.forward(x);
+    let ratio = (plain.clone() - conv.conv.bias.as_ref().unwrap().val().reshape([1, o, 1, 1])).abs().sum().into_scalar::<f32>()
+        / (normalized - conv.conv.bias.as_ref().unwrap().val().reshape([1, o, 1, 1])).abs().sum().into_scalar::<f32>();
+    assert!((ratio as f64 - sigma).abs() < 0.01 * sigma, "estimated σ {ratio} vs true {sigma}");
+}
+
+#[test]
+fn conditional_patch_discriminator_picks_each_items_head() {
+    let device = Device::flex();
+    let d = DiscriminatorConfig { base_channels: 4, styles: 3 }.init(&device);
+    let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &device);
+    let style = Tensor::<1, Int>::from_data(TensorData::new(vec![2i64, 0], [2]), &device);
+    assert_eq!(d.forward(x, Some(&style)).dims(), [2, 1, 8, 8]);
+}
+
+#[test]
+fn losses_have_their_textbook_values() {
+    let device = Device::flex();
+    let scalar = |t: Tensor<1>| t.into_scalar::<f32>();
+    let big = Tensor::<2>::full([2, 3], 20.0, &device);
+    assert!(scalar(AdversarialLoss::Bce.d_real(big.clone())) < 1e-6);
+    assert!((scalar(AdversarialLoss::Bce.d_fake(big.clone())) - 20.0).abs() < 1e-4);
+    let zero = Tensor::<2>::zeros([2, 3], &device);
+    assert!((scalar(AdversarialLoss::Bce.d_real(zero.clone())) - std::f32::consts::LN_2).abs() < 1e-6);
+    assert_eq!(scalar(AdversarialLoss::Lsgan.d_real(zero.clone())), 1.0);
+    assert_eq!(scalar(AdversarialLoss::Hinge.d_fake(zero.clone() - 2.0)), 0.0);
+    assert_eq!(scalar(AdversarialLoss::Hinge.g(big)), -20.0);
+
+    let a = Tensor::<4>::random([2, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device);
+    assert!(scalar(loss::color_loss(a.clone(), a.clone())) < 1e-7);
+    assert!(scalar(loss::style_loss(a.clone(), a.clone())) < 1e-7);
+    assert!(scalar(loss::total_variation(Tensor::full([1, 3, 8, 8], 0.3, &device))) < 1e-7);
+    assert!(scalar(loss::total_variation(a.clone())) > 0.3);
+    let shifted = a.clone() + 0.5;
+    assert!(scalar(loss::color_loss(a, shifted)) > 0.1);
+}
