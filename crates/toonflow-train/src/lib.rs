@@ -1,0 +1,11 @@
+//! Training for toonflow: dataset preparation, augmentation (on the host, from a serializable
+//! random generator, so runs resume exactly), adaptive discriminator augmentation, and the
+//! resumable training loops of the photo-to-comic GAN and the DCGAN.
+
+pub mod imageset;
+pub mod prepare;
+pub mod photo2comic;
+pub mod rng;
+pub mod ada;
+pub mod augment;
+pub mod run;

@@ -1,0 +1,544 @@
+//! Training the photo-to-comic generator: a content-only warm-up, then alternating
+//! discriminator and generator steps with the AnimeGAN family of losses, adaptive
+//! discriminator augmentation, an adaptive adversarial weight and optional temporal
+//! regularization. Resumable: a checkpoint holds weights, optimizer state, step and RNG.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
+use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+use toonflow_model::burn;
+use toonflow_model::discriminator::{DiscriminatorConfig, PatchDiscriminator};
+use toonflow_model::generator::{Generator, GeneratorConfig};
+use toonflow_model::loss::{self, AdversarialLoss, LossWeights};
+use toonflow_model::modelfile::{self, ModelInfo};
+use toonflow_model::vgg::Vgg16;
+
+use crate::ada::{self, AdaConfig, AdaState};
+use crate::augment::{augment_photo, random_crop, PhotoAugment};
+use crate::imageset::ImageSet;
+use crate::prepare::{DatasetInfo, DATASET_FILE, TRAIN_PHOTOS_FILE, VALIDATION_PHOTOS_FILE};
+use crate::rng::Rng;
+use crate::run::{image_grid, io_error, load_module_bytes, module_bytes, Checkpoint, RunDir, RunError};
+
+/// What the content and style losses compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureNet {
+    /// VGG16 block4_conv3 activations (the recipe; needs scripts/fetch-vgg16.sh).
+    Vgg16,
+    /// Raw pixels: no download, much cheaper, much weaker. For tests and smoke runs.
+    Pixels,
+}
+
+/// Adaptive adversarial weight: multiplies the generator's adversarial term by k, and moves k
+/// after each step by how well the discriminator rejects the generator's images. When D wins
+/// easily, G's output is visibly unlike the style, so the style pressure grows; when D is fooled,
+/// the content terms get more say (equilibrium control in the spirit of BEGAN).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdaptiveWeightConfig {
+    pub enabled: bool,
+    /// D's accuracy on generated images that the control aims for.
+    pub target_accuracy: f32,
+    pub rate: f32,
+    pub min: f32,
+    pub max: f32,
+}
+
+impl Default for AdaptiveWeightConfig {
+    fn default() -> Self {
+        Self { enabled: true, target_accuracy: 0.7, rate: 0.05, min: 0.2, max: 5.0 }
+    }
+}
+
+/// Temporal regularization for video-ready generators.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TemporalRegConfig {
+    /// Largest shift (fraction of the crop side), rotation (degrees) and zoom change of T.
+    pub max_shift: f32,
+    pub max_rotation: f32,
+    pub max_zoom: f32,
+    /// Standard deviation of the noise of the robustness term, in [-1, 1] units.
+    pub noise: f32,
+}
+
+impl Default for TemporalRegConfig {
+    fn default() -> Self {
+        Self { max_shift: 0.03, max_rotation: 3.0, max_zoom: 0.05, noise: 0.03 }
+    }
+}
+
+/// Everything a training run is configured with (`toonflow train --config FILE`, JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub generator: GeneratorConfig,
+    pub discriminator_channels: usize,
+    pub steps: usize,
+    /// Generator-only steps on the content loss before adversarial training.
+    pub warmup_steps: usize,
+    pub batch: usize,
+    /// Side of the training crops (at most the prepared size).
+    pub crop: usize,
+    pub lr_generator: f64,
+    pub lr_discriminator: f64,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub adversarial: AdversarialLoss,
+    pub weights: LossWeights,
+    pub features: FeatureNet,
+    pub ada: AdaConfig,
+    pub adaptive_weight: AdaptiveWeightConfig,
+    pub temporal: TemporalRegConfig,
+    pub photo_augment: PhotoAugment,
+    pub sample_every: usize,
+    pub checkpoint_every: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            generator: GeneratorConfig::default(),
+            discriminator_channels: 32,
+            steps: 10_000,
+            warmup_steps: 300,
+            batch: 4,
+            crop: 256,
+            lr_generator: 2e-4,
+            lr_discriminator: 2e-4,
+            beta1: 0.5,
+            beta2: 0.999,
+            adversarial: AdversarialLoss::Lsgan,
+            weights: LossWeights::default(),
+            features: FeatureNet::Vgg16,
+            ada: AdaConfig::default(),
+            adaptive_weight: AdaptiveWeightConfig::default(),
+            temporal: TemporalRegConfig::default(),
+            photo_augment: PhotoAugment::default(),
+            sample_every: 100,
+            checkpoint_every: 100,
+            seed: 1,
+        }
+    }
+}
+
+/// One line of `log.jsonl`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepLog {
+    pub step: usize,
+    pub phase: String,
+    pub seconds: f64,
+    pub g_total: f32,
+    pub content: f32,
+    pub style: f32,
+    pub color: f32,
+    pub total_variation: f32,
+    pub g_adversarial: f32,
+    pub equivariance: f32,
+    pub noise_robustness: f32,
+    pub d_total: f32,
+    /// Fraction of real patches D calls real and generated patches it calls fake.
+    pub d_accuracy_real: f32,
+    pub d_accuracy_fake: f32,
+    pub ada_p: f32,
+    pub ada_rt: f32,
+    pub adversarial_weight: f32,
+}
+
+/// The loop state a checkpoint stores besides weights.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct LoopState {
+    step: usize,
+    rng: Rng,
+    ada: AdaState,
+    adversarial_k: f32,
+    seconds: f64,
+    config: TrainConfig,
+    styles: Vec<String>,
+}
+
+pub enum Outcome {
+    Finished,
+    Interrupted,
+}
+
+const BLOBS: [&str; 4] = ["generator.bpk", "discriminator.bpk", "generator-adam.bpk", "discriminator-adam.bpk"];
+pub const MODEL_FILE: &str = "model.safetensors";
+
+struct Data {
+    photos: ImageSet,
+    validation: ImageSet,
+    styles: Vec<(ImageSet, ImageSet)>,
+    names: Vec<String>,
+}
+
+fn load_data(dir: &Path) -> Result<Data, RunError> {
+    let info_path = dir.join(DATASET_FILE);
+    let text = std::fs::read_to_string(&info_path).map_err(io_error(&info_path))?;
+    let info: DatasetInfo = serde_json::from_str(&text)
+        .map_err(|e| RunError::Config(format!("{}: not a prepared dataset: {e}", info_path.display())))?;
+    let read = |name: &str| ImageSet::read(&dir.join(name)).map_err(|e| RunError::Config(e.to_string()));
+    let mut styles = Vec::new();
+    for style in &info.styles {
+        styles.push((read(&style.file)?, read(&style.smoothed_file)?));
+    }
+    if styles.is_empty() {
+        return Err(RunError::Config(format!("{}: the dataset has no style images", dir.display())));
+    }
+    Ok(Data {
+        photos: read(TRAIN_PHOTOS_FILE)?,
+        validation: read(VALIDATION_PHOTOS_FILE)?,
+        styles,
+        names: info.styles.iter().map(|s| s.name.clone()).collect(),
+    })
+}
+
+/// The models, optimizers and state of a run, wherever it started.
+struct Trainer {
+    g: Generator,
+    d: PatchDiscriminator,
+    opt_g: ModuleOptimizer,
+    opt_d: ModuleOptimizer,
+    state: LoopState,
+}
+
+/// Trains (or resumes) a run. `progress` sees every step's log line.
+pub fn train(
+    data_dir: &Path,
+    run_dir: &Path,
+    mut config: TrainConfig,
+    device: &Device,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(&StepLog),
+) -> Result<Outcome, RunError> {
+    let data = load_data(data_dir)?;
+    config.generator.styles = data.names.len();
+    config.crop = config.crop.min(data.photos.size);
+    let run = RunDir::create(run_dir)?;
+    let mut trainer = start_or_resume(&run, config, &data, device)?;
+    let config = trainer.state.config.clone();
+    let vgg = match config.features {
+        FeatureNet::Vgg16 => Some(Vgg16::load(device).map_err(|e| RunError::Config(e.to_string()))?),
+        FeatureNet::Pixels => None,
+    };
+    let mut log = run.open_log(trainer.state.step)?;
+    let log_path = run.root.join(crate::run::LOG_FILE);
+
+    while trainer.state.step < config.steps {
+        if cancel.load(Ordering::Relaxed) {
+            save(&run, &trainer, &data)?;
+            return Ok(Outcome::Interrupted);
+        }
+        let started = Instant::now();
+        let mut entry = trainer.step(&data, vgg.as_ref(), device);
+        trainer.state.seconds += started.elapsed().as_secs_f64();
+        trainer.state.step += 1;
+        entry.step = trainer.state.step;
+        entry.seconds = trainer.state.seconds;
+        writeln!(log, "{}", serde_json::to_string(&entry).expect("log line")).map_err(io_error(&log_path))?;
+        progress(&entry);
+        let step = trainer.state.step;
+        if step % config.sample_every == 0 || step == config.steps {
+            write_samples(&run, &trainer.g, &data, step, device)?;
+        }
+        if step % config.checkpoint_every == 0 || step == config.steps {
+            save(&run, &trainer, &data)?;
+        }
+    }
+    Ok(Outcome::Finished)
+}
+
+fn adam(config: &TrainConfig) -> ModuleOptimizer {
+    AdamConfig::new().with_beta_1(config.beta1).with_beta_2(config.beta2).with_epsilon(1e-8).init()
+}
+
+fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Device) -> Result<Trainer, RunError> {
+    let init = |c: &TrainConfig| {
+        let d = DiscriminatorConfig { base_channels: c.discriminator_channels, styles: c.generator.styles };
+        (c.generator.init(device), d.init(device))
+    };
+    match run.load_checkpoint::<LoopState>(&BLOBS)? {
+        Some(checkpoint) => {
+            let mut state = checkpoint.state;
+            // Only the length of a run may change when it is resumed.
+            let mut wanted = config.clone();
+            wanted.steps = state.config.steps;
+            if wanted != state.config || state.styles != data.names {
+                return Err(RunError::Config(format!(
+                    "{}: the checkpoint was trained with other settings or styles; use a new run folder \
+                     (or the same settings) to resume",
+                    run.root.display()
+                )));
+            }
+            state.config.steps = config.steps;
+            let (g, d) = init(&state.config);
+            let blob = |i: usize| &checkpoint.blobs[i].1;
+            let g = load_module_bytes(g, blob(0), BLOBS[0])?;
+            let d = load_module_bytes(d, blob(1), BLOBS[1])?;
+            let optimizer = |i: usize| {
+                adam(&state.config)
+                    .from_bytes(Bytes::from_bytes_vec(blob(i).clone()))
+                    .map_err(|e| RunError::Checkpoint { path: BLOBS[i].into(), reason: e.to_string() })
+            };
+            let (opt_g, opt_d) = (optimizer(2)?, optimizer(3)?);
+            tracing::info!(step = state.step, "resuming from checkpoint");
+            Ok(Trainer { g, d, opt_g, opt_d, state })
+        }
+        None => {
+            device.seed(config.seed);
+            let (g, d) = init(&config);
+            let state = LoopState {
+                step: 0,
+                rng: Rng::new(config.seed),
+                ada: AdaState::default(),
+                adversarial_k: 1.0,
+                seconds: 0.0,
+                styles: data.names.clone(),
+                config: config.clone(),
+            };
+            Ok(Trainer { opt_g: adam(&config), opt_d: adam(&config), g, d, state })
+        }
+    }
+}
+
+fn save(run: &RunDir, trainer: &Trainer, data: &Data) -> Result<(), RunError> {
+    let opt = |o: &ModuleOptimizer| o.into_bytes().expect("in-memory optimizer record").to_vec();
+    let blobs = vec![
+        (BLOBS[0].to_string(), module_bytes(&trainer.g)),
+        (BLOBS[1].to_string(), module_bytes(&trainer.d)),
+        (BLOBS[2].to_string(), opt(&trainer.opt_g)),
+        (BLOBS[3].to_string(), opt(&trainer.opt_d)),
+    ];
+    run.save_checkpoint(&Checkpoint { blobs, state: trainer.state.clone() })?;
+    let state = &trainer.state;
+    let info = ModelInfo {
+        styles: data.names.clone(),
+        training: serde_json::json!({
+            "steps": state.step,
+            "seconds": state.seconds.round(),
+            "photos": data.photos.len(),
+            "style_images": data.styles.iter().map(|(s, _)| s.len()).collect::<Vec<_>>(),
+            "crop": state.config.crop,
+            "batch": state.config.batch,
+            "adversarial": state.config.adversarial,
+            "features": state.config.features,
+            "temporal_regularization": state.config.weights.equivariance > 0.0 || state.config.weights.noise_robustness > 0.0,
+        }),
+    };
+    let path = run.root.join(MODEL_FILE);
+    modelfile::save_generator(&path, &trainer.g.valid(), &state.config.generator, &info)
+        .map_err(|e| RunError::Config(e.to_string()))
+}
+
+/// Validation photos through the generator: a row of photos over a row of results per style.
+fn write_samples(run: &RunDir, g: &Generator, data: &Data, step: usize, device: &Device) -> Result<(), RunError> {
+    let set = if data.validation.is_empty() { &data.photos } else { &data.validation };
+    let count = set.len().min(4);
+    let side = set.size;
+    let g = g.valid();
+    let inner = device.clone().inner();
+    let photos: Vec<Vec<f32>> = (0..count).map(|i| to_planar(set.image(i))).collect();
+    let mut tiles = photos.clone();
+    for style in 0..data.names.len() {
+        for photo in &photos {
+            let x = Tensor::<4>::from_data(TensorData::new(photo.clone(), [1, 3, side, side]), &inner);
+            let s = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), &inner);
+            let y = g.forward(x, Some(&s));
+            tiles.push(y.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32"));
+        }
+    }
+    let path = run.sample_path(step);
+    toonflow_imageio::write_image(&image_grid(&tiles, side, count), &path).map_err(|e| RunError::Config(e.to_string()))
+}
+
+fn to_planar(rgb: &[u8]) -> Vec<f32> {
+    let n = rgb.len() / 3;
+    let mut out = vec![0f32; rgb.len()];
+    for i in 0..n {
+        for c in 0..3 {
+            out[c * n + i] = rgb[i * 3 + c] as f32 / 127.5 - 1.0;
+        }
+    }
+    out
+}
+
+fn scalar(t: &Tensor<1>) -> f32 {
+    t.clone().into_scalar::<f32>()
+}
+
+fn host(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32")
+}
+
+/// One batch: augmented photos, and style images with their smoothed copies, per item style.
+struct Batch {
+    photos: Tensor<4>,
+    style: Tensor<4>,
+    smoothed: Tensor<4>,
+    labels: Tensor<1, Int>,
+}
+
+impl Trainer {
+    fn batch(&mut self, data: &Data, device: &Device) -> Batch {
+        let config = &self.state.config;
+        let (b, crop) = (config.batch, config.crop);
+        let rng = &mut self.state.rng;
+        let mut photos = Vec::with_capacity(b * 3 * crop * crop);
+        let (mut style, mut smoothed, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..b {
+            let mut p = random_crop(&data.photos, rng.below(data.photos.len()), crop, config.photo_augment.flip, rng);
+            augment_photo(&mut p, crop, &config.photo_augment, rng);
+            photos.extend(p);
+            let label = rng.below(data.styles.len());
+            let (set, smooth) = &data.styles[label];
+            let index = rng.below(set.len());
+            // The same crop of the style image and of its smoothed copy.
+            let mut twin = rng.clone();
+            style.extend(random_crop(set, index, crop, true, rng));
+            smoothed.extend(random_crop(smooth, index, crop, true, &mut twin));
+            labels.push(label as i64);
+        }
+        let tensor = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [b, 3, crop, crop]), device);
+        Batch {
+            photos: tensor(photos),
+            style: tensor(style),
+            smoothed: tensor(smoothed),
+            labels: Tensor::from_data(TensorData::new(labels, [b]), device),
+        }
+    }
+
+    fn step(&mut self, data: &Data, vgg: Option<&Vgg16>, device: &Device) -> StepLog {
+        let batch = self.batch(data, device);
+        let config = self.state.config.clone();
+        let w = &config.weights;
+        let features = |x: Tensor<4>| match vgg {
+            Some(vgg) => vgg.forward(x),
+            None => x,
+        };
+        let labels = Some(&batch.labels);
+        let mut log = StepLog { ada_p: self.state.ada.p, adversarial_weight: self.state.adversarial_k, ..Default::default() };
+
+        if self.state.step < config.warmup_steps {
+            log.phase = "warmup".into();
+            let fake = self.g.forward(batch.photos.clone(), labels);
+            let content = (features(fake) - features(batch.photos).detach()).abs().mean() * w.content as f64;
+            log.content = scalar(&content);
+            log.g_total = log.content;
+            let grads = GradientsParams::from_grads(content.backward(), &self.g);
+            self.g = self.opt_g.step(config.lr_generator, self.g.clone(), grads);
+            return log;
+        }
+        log.phase = "adversarial".into();
+        let adv = config.adversarial;
+        let p = if config.ada.enabled { self.state.ada.p } else { 0.0 };
+
+        // Discriminator step.
+        self.d = self.d.clone().power_iteration();
+        let fake = self.g.forward(batch.photos.clone(), labels).detach();
+        let rng = &mut self.state.rng;
+        let real_logits = self.d.forward(ada::augment(batch.style.clone(), p, rng), labels);
+        let fake_logits = self.d.forward(ada::augment(fake, p, rng), labels);
+        let grey_logits = self.d.forward(ada::augment(loss::grayscale(batch.style.clone()), p, rng), labels);
+        let smooth_logits = self.d.forward(ada::augment(batch.smoothed.clone(), p, rng), labels);
+        let d_loss = adv.d_real(real_logits.clone())
+            + adv.d_fake(fake_logits.clone())
+            + adv.d_fake(grey_logits) * w.grayscale as f64
+            + adv.d_fake(smooth_logits) * w.edge_smoothed as f64;
+        log.d_total = scalar(&d_loss);
+        let real = host(real_logits);
+        let fake_scores = host(fake_logits);
+        log.d_accuracy_real = real.iter().filter(|&&v| v > 0.0).count() as f32 / real.len() as f32;
+        log.d_accuracy_fake = fake_scores.iter().filter(|&&v| v < 0.0).count() as f32 / fake_scores.len() as f32;
+        let grads = GradientsParams::from_grads(d_loss.backward(), &self.d);
+        self.d = self.opt_d.step(config.lr_discriminator, self.d.clone(), grads);
+        self.state.ada.observe(&config.ada, &real, config.batch);
+        log.ada_rt = self.state.ada.rt;
+
+        // Generator step.
+        let fake = self.g.forward(batch.photos.clone(), labels);
+        let k = self.state.adversarial_k;
+        let g_adv = adv.g(self.d.forward(ada::augment(fake.clone(), p, &mut self.state.rng), labels)) * (w.adversarial * k) as f64;
+        let photo_features = features(batch.photos.clone()).detach();
+        let fake_grey_features = features(loss::grayscale(fake.clone()));
+        let style_grey_features = features(loss::grayscale(batch.style.clone())).detach();
+        let content = (features(fake.clone()) - photo_features).abs().mean() * w.content as f64;
+        let style = loss::style_loss(fake_grey_features, style_grey_features) * w.style as f64;
+        let color = loss::color_loss(batch.photos.clone(), fake.clone()) * w.color as f64;
+        let tv = loss::total_variation(fake.clone()) * w.total_variation as f64;
+        let mut total = g_adv.clone() + content.clone() + style.clone() + color.clone() + tv.clone();
+        if w.equivariance > 0.0 {
+            let eq = self.equivariance_loss(&batch.photos, &fake, labels, device) * w.equivariance as f64;
+            log.equivariance = scalar(&eq);
+            total = total + eq;
+        }
+        if w.noise_robustness > 0.0 {
+            let noisy = self.noise_robustness_loss(&batch.photos, &fake, labels, device) * w.noise_robustness as f64;
+            log.noise_robustness = scalar(&noisy);
+            total = total + noisy;
+        }
+        log.g_adversarial = scalar(&g_adv);
+        log.content = scalar(&content);
+        log.style = scalar(&style);
+        log.color = scalar(&color);
+        log.total_variation = scalar(&tv);
+        log.g_total = scalar(&total);
+        let grads = GradientsParams::from_grads(total.backward(), &self.g);
+        self.g = self.opt_g.step(config.lr_generator, self.g.clone(), grads);
+
+        let aw = &config.adaptive_weight;
+        if aw.enabled {
+            let k = self.state.adversarial_k * (aw.rate * (log.d_accuracy_fake - aw.target_accuracy)).exp();
+            self.state.adversarial_k = k.clamp(aw.min, aw.max);
+        }
+        log
+    }
+
+    /// |G(T(x)) − T(G(x))| for a random small similarity transform T, away from the borders
+    /// (where T brings in padding).
+    fn equivariance_loss(&mut self, x: &Tensor<4>, gx: &Tensor<4>, labels: Option<&Tensor<1, Int>>, device: &Device) -> Tensor<1> {
+        let [b, _, h, w] = x.dims();
+        let t = &self.state.config.temporal;
+        let rng = &mut self.state.rng;
+        let mut grid = Vec::with_capacity(b * h * w * 2);
+        for _ in 0..b {
+            let angle = rng.range(-t.max_rotation, t.max_rotation).to_radians();
+            let zoom = 1.0 + rng.range(-t.max_zoom, t.max_zoom);
+            let (dx, dy) = (2.0 * rng.range(-t.max_shift, t.max_shift), 2.0 * rng.range(-t.max_shift, t.max_shift));
+            let (sin, cos) = angle.sin_cos();
+            for y in 0..h {
+                for x in 0..w {
+                    // Normalized coordinates of pixel centres (align_corners = false).
+                    let (u, v) = ((2 * x + 1) as f32 / w as f32 - 1.0, (2 * y + 1) as f32 / h as f32 - 1.0);
+                    grid.push((cos * u - sin * v) / zoom + dx);
+                    grid.push((sin * u + cos * v) / zoom + dy);
+                }
+            }
+        }
+        let grid = Tensor::<4>::from_data(TensorData::new(grid, [b, h, w, 2]), device);
+        let options = GridSampleOptions::new(InterpolateMode::Bilinear).with_padding_mode(GridSamplePaddingMode::Border);
+        let warp = |img: Tensor<4>| img.grid_sample_2d(grid.clone(), options.clone());
+        let lhs = self.g.forward(warp(x.clone()), labels);
+        let rhs = warp(gx.clone());
+        let (my, mx) = (h / 8, w / 8);
+        (lhs - rhs).slice([0..b, 0..3, my..h - my, mx..w - mx]).abs().mean()
+    }
+
+    /// |G(x + n) − G(x)| for Gaussian noise n.
+    fn noise_robustness_loss(&mut self, x: &Tensor<4>, gx: &Tensor<4>, labels: Option<&Tensor<1, Int>>, device: &Device) -> Tensor<1> {
+        let dims = x.dims();
+        let sigma = self.state.config.temporal.noise;
+        let rng = &mut self.state.rng;
+        let noise: Vec<f32> = (0..dims.iter().product::<usize>()).map(|_| sigma * rng.normal()).collect();
+        let noisy = x.clone() + Tensor::<4>::from_data(TensorData::new(noise, dims), device);
+        (self.g.forward(noisy, labels) - gx.clone()).abs().mean()
+    }
+}
