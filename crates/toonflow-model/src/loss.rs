@@ -18,6 +18,14 @@ pub enum AdversarialLoss {
 }
 
 impl AdversarialLoss {
+    /// The output value that separates "real" from "fake" (LSGAN's targets are 1 and 0).
+    pub fn decision_threshold(self) -> f32 {
+        match self {
+            Self::Bce | Self::Hinge => 0.0,
+            Self::Lsgan => 0.5,
+        }
+    }
+
     /// Discriminator loss for logits it should call real.
     pub fn d_real<const D: usize>(self, logits: Tensor<D>) -> Tensor<1> {
         match self {

@@ -43,12 +43,13 @@ pub struct AdaState {
 }
 
 impl AdaState {
-    /// Feeds one step's real logits; adjusts p at the end of each interval.
-    pub fn observe(&mut self, config: &AdaConfig, real_logits: &[f32], batch: usize) {
+    /// Feeds one step's real logits (minus the loss's decision threshold, so that positive
+    /// means "called real"); adjusts p at the end of each interval.
+    pub fn observe(&mut self, config: &AdaConfig, real_logits: &[f32], threshold: f32, batch: usize) {
         if !config.enabled {
             return;
         }
-        self.sign_sum += real_logits.iter().map(|&v| f64::from(v.signum())).sum::<f64>();
+        self.sign_sum += real_logits.iter().map(|&v| f64::from((v - threshold).signum())).sum::<f64>();
         self.sign_count += real_logits.len() as u64;
         self.steps += 1;
         if self.steps % config.interval == 0 && self.sign_count > 0 {

@@ -8,4 +8,6 @@ pub mod photo2comic;
 pub mod rng;
 pub mod ada;
 pub mod augment;
+pub mod dcgan;
+pub mod driver;
 pub mod run;

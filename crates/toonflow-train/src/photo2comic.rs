@@ -3,10 +3,8 @@
 //! discriminator augmentation, an adaptive adversarial weight and optional temporal
 //! regularization. Resumable: a checkpoint holds weights, optimizer state, step and RNG.
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -21,6 +19,7 @@ use toonflow_model::modelfile::{self, ModelInfo};
 use toonflow_model::vgg::Vgg16;
 
 use crate::ada::{self, AdaConfig, AdaState};
+use crate::driver::{drive, Cadence, Outcome, Trainer};
 use crate::augment::{augment_photo, random_crop, PhotoAugment};
 use crate::imageset::ImageSet;
 use crate::prepare::{DatasetInfo, DATASET_FILE, TRAIN_PHOTOS_FILE, VALIDATION_PHOTOS_FILE};
@@ -136,6 +135,7 @@ impl Default for TrainConfig {
 pub struct StepLog {
     pub step: usize,
     pub phase: String,
+    /// Training time of the run when this step began.
     pub seconds: f64,
     pub g_total: f32,
     pub content: f32,
@@ -164,11 +164,6 @@ struct LoopState {
     seconds: f64,
     config: TrainConfig,
     styles: Vec<String>,
-}
-
-pub enum Outcome {
-    Finished,
-    Interrupted,
 }
 
 const BLOBS: [&str; 4] = ["generator.bpk", "discriminator.bpk", "generator-adam.bpk", "discriminator-adam.bpk"];
@@ -203,7 +198,7 @@ fn load_data(dir: &Path) -> Result<Data, RunError> {
 }
 
 /// The models, optimizers and state of a run, wherever it started.
-struct Trainer {
+struct PhotoTrainer {
     g: Generator,
     d: PatchDiscriminator,
     opt_g: ModuleOptimizer,
@@ -224,44 +219,62 @@ pub fn train(
     config.generator.styles = data.names.len();
     config.crop = config.crop.min(data.photos.size);
     let run = RunDir::create(run_dir)?;
-    let mut trainer = start_or_resume(&run, config, &data, device)?;
+    let trainer = start_or_resume(&run, config, &data, device)?;
     let config = trainer.state.config.clone();
     let vgg = match config.features {
         FeatureNet::Vgg16 => Some(Vgg16::load(device).map_err(|e| RunError::Config(e.to_string()))?),
         FeatureNet::Pixels => None,
     };
-    let mut log = run.open_log(trainer.state.step)?;
-    let log_path = run.root.join(crate::run::LOG_FILE);
+    let mut job = Job { trainer, data: &data, vgg: vgg.as_ref(), device };
+    let cadence = Cadence { steps: config.steps, sample_every: config.sample_every, checkpoint_every: config.checkpoint_every };
+    drive(&mut job, &run, &cadence, cancel, progress)
+}
 
-    while trainer.state.step < config.steps {
-        if cancel.load(Ordering::Relaxed) {
-            save(&run, &trainer, &data)?;
-            return Ok(Outcome::Interrupted);
-        }
-        let started = Instant::now();
-        let mut entry = trainer.step(&data, vgg.as_ref(), device);
-        trainer.state.seconds += started.elapsed().as_secs_f64();
-        trainer.state.step += 1;
-        entry.step = trainer.state.step;
-        entry.seconds = trainer.state.seconds;
-        writeln!(log, "{}", serde_json::to_string(&entry).expect("log line")).map_err(io_error(&log_path))?;
-        progress(&entry);
-        let step = trainer.state.step;
-        if step % config.sample_every == 0 || step == config.steps {
-            write_samples(&run, &trainer.g, &data, step, device)?;
-        }
-        if step % config.checkpoint_every == 0 || step == config.steps {
-            save(&run, &trainer, &data)?;
-        }
+/// A trainer with what its steps read: data, the feature network, the device.
+struct Job<'a> {
+    trainer: PhotoTrainer,
+    data: &'a Data,
+    vgg: Option<&'a Vgg16>,
+    device: &'a Device,
+}
+
+impl Trainer for Job<'_> {
+    type Log = StepLog;
+
+    fn steps_done(&self) -> usize {
+        self.trainer.state.step
     }
-    Ok(Outcome::Finished)
+
+    fn step(&mut self, seconds_before: f64) -> StepLog {
+        let mut entry = self.trainer.step(self.data, self.vgg, self.device);
+        self.trainer.state.step += 1;
+        entry.step = self.trainer.state.step;
+        entry.seconds = seconds_before;
+        entry
+    }
+
+    fn seconds(&self) -> f64 {
+        self.trainer.state.seconds
+    }
+
+    fn add_seconds(&mut self, seconds: f64) {
+        self.trainer.state.seconds += seconds;
+    }
+
+    fn write_samples(&self, run: &RunDir) -> Result<(), RunError> {
+        write_samples(run, &self.trainer.g, self.data, self.trainer.state.step, self.device)
+    }
+
+    fn save(&self, run: &RunDir) -> Result<(), RunError> {
+        save(run, &self.trainer, self.data)
+    }
 }
 
 fn adam(config: &TrainConfig) -> ModuleOptimizer {
     AdamConfig::new().with_beta_1(config.beta1).with_beta_2(config.beta2).with_epsilon(1e-8).init()
 }
 
-fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Device) -> Result<Trainer, RunError> {
+fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Device) -> Result<PhotoTrainer, RunError> {
     let init = |c: &TrainConfig| {
         let d = DiscriminatorConfig { base_channels: c.discriminator_channels, styles: c.generator.styles };
         (c.generator.init(device), d.init(device))
@@ -291,7 +304,7 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
             };
             let (opt_g, opt_d) = (optimizer(2)?, optimizer(3)?);
             tracing::info!(step = state.step, "resuming from checkpoint");
-            Ok(Trainer { g, d, opt_g, opt_d, state })
+            Ok(PhotoTrainer { g, d, opt_g, opt_d, state })
         }
         None => {
             device.seed(config.seed);
@@ -305,12 +318,12 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
                 styles: data.names.clone(),
                 config: config.clone(),
             };
-            Ok(Trainer { opt_g: adam(&config), opt_d: adam(&config), g, d, state })
+            Ok(PhotoTrainer { opt_g: adam(&config), opt_d: adam(&config), g, d, state })
         }
     }
 }
 
-fn save(run: &RunDir, trainer: &Trainer, data: &Data) -> Result<(), RunError> {
+fn save(run: &RunDir, trainer: &PhotoTrainer, data: &Data) -> Result<(), RunError> {
     let opt = |o: &ModuleOptimizer| o.into_bytes().expect("in-memory optimizer record").to_vec();
     let blobs = vec![
         (BLOBS[0].to_string(), module_bytes(&trainer.g)),
@@ -387,7 +400,7 @@ struct Batch {
     labels: Tensor<1, Int>,
 }
 
-impl Trainer {
+impl PhotoTrainer {
     fn batch(&mut self, data: &Data, device: &Device) -> Batch {
         let config = &self.state.config;
         let (b, crop) = (config.batch, config.crop);
@@ -456,11 +469,12 @@ impl Trainer {
         log.d_total = scalar(&d_loss);
         let real = host(real_logits);
         let fake_scores = host(fake_logits);
-        log.d_accuracy_real = real.iter().filter(|&&v| v > 0.0).count() as f32 / real.len() as f32;
-        log.d_accuracy_fake = fake_scores.iter().filter(|&&v| v < 0.0).count() as f32 / fake_scores.len() as f32;
+        let threshold = adv.decision_threshold();
+        log.d_accuracy_real = real.iter().filter(|&&v| v > threshold).count() as f32 / real.len() as f32;
+        log.d_accuracy_fake = fake_scores.iter().filter(|&&v| v < threshold).count() as f32 / fake_scores.len() as f32;
         let grads = GradientsParams::from_grads(d_loss.backward(), &self.d);
         self.d = self.opt_d.step(config.lr_discriminator, self.d.clone(), grads);
-        self.state.ada.observe(&config.ada, &real, config.batch);
+        self.state.ada.observe(&config.ada, &real, threshold, config.batch);
         log.ada_rt = self.state.ada.rt;
 
         // Generator step.
