@@ -54,8 +54,195 @@ pub enum Command {
     #[command(subcommand)]
     Eval(EvalCommand),
 
+    /// Prepare a training dataset from a folder of photos and folders of comic art.
+    ///
+    /// Scans the folders recursively; drops unreadable, too small and near-duplicate images
+    /// (perceptual hash) and lists them in DATA/report.json; resizes and centre-crops the rest to
+    /// --size; makes edge-smoothed copies of the style images (the discriminator learns that
+    /// blurred outlines are not comic art); holds a few photos out for sample grids. Training
+    /// reads the result in one go.
+    Prepare(PrepareArgs),
+
+    /// Train a photo-to-comic generator on a prepared dataset (resumable).
+    ///
+    /// Generator warm-up on the content loss, then alternating discriminator and generator steps
+    /// (adversarial + VGG16 content + grey Gram style + YUV colour + total variation), with
+    /// adaptive discriminator augmentation and an adaptive adversarial weight. Writes RUN/log.jsonl
+    /// (one line per step), RUN/samples/ (validation photos through the generator), RUN/checkpoint/
+    /// (atomic) and RUN/model.safetensors. Running the same command again resumes exactly where
+    /// the last checkpoint left off; Ctrl-C saves a checkpoint and exits. With several styles in
+    /// the dataset the model is conditional: `stylize --model FILE --style-id NAME` picks one.
+    /// Needs the VGG16 weights: run scripts/fetch-vgg16.sh once.
+    Train(TrainArgs),
+
+    /// The classic DCGAN: generate new 64x64 comic images from noise.
+    #[command(subcommand)]
+    Gan(GanCommand),
+
     /// List the built-in styles.
     Styles,
+}
+
+/// Flags of `toonflow prepare`.
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// Folder of photos (searched recursively).
+    #[arg(long, value_name = "DIR")]
+    pub photos: PathBuf,
+
+    /// Folder of comic art for one style: DIR (named after the folder) or NAME=DIR. Repeat for
+    /// several styles (one conditional model).
+    #[arg(long = "style", value_name = "[NAME=]DIR", required = true)]
+    pub styles: Vec<String>,
+
+    /// Output folder for the prepared dataset.
+    #[arg(short, long, value_name = "DATA")]
+    pub output: PathBuf,
+
+    /// Side of the stored square images; training crops are taken from them.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(32..=2048))]
+    pub size: u32,
+
+    /// Images whose shorter side is below this are dropped.
+    #[arg(long, value_name = "PX", default_value_t = 128)]
+    pub min_side: u32,
+
+    /// Photos held out of training for the sample grids.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub validation: u32,
+}
+
+/// Adversarial objectives on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AdversarialArg {
+    /// Binary cross-entropy, as in the classic DCGAN.
+    Bce,
+    /// Least squares (LSGAN), as in AnimeGAN.
+    Lsgan,
+    /// Hinge.
+    Hinge,
+}
+
+/// Flags of `toonflow train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Dataset folder made by `toonflow prepare`.
+    pub data: PathBuf,
+
+    /// Run folder: checkpoints, log, samples, model.safetensors. An existing run resumes.
+    #[arg(short, long, value_name = "RUN")]
+    pub output: PathBuf,
+
+    /// JSON file with training settings (print the defaults with --print-config); flags below
+    /// override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the effective settings as JSON and exit.
+    #[arg(long)]
+    pub print_config: bool,
+
+    /// Total training steps (a resumed run may be extended).
+    #[arg(long)]
+    pub steps: Option<usize>,
+
+    /// Images per step.
+    #[arg(long)]
+    pub batch: Option<usize>,
+
+    /// Side of the training crops.
+    #[arg(long)]
+    pub crop: Option<usize>,
+
+    /// Generator-only content steps before adversarial training.
+    #[arg(long)]
+    pub warmup: Option<usize>,
+
+    /// Adversarial objective.
+    #[arg(long, value_enum)]
+    pub adversarial: Option<AdversarialArg>,
+
+    /// Turn off adaptive discriminator augmentation.
+    #[arg(long)]
+    pub no_ada: bool,
+
+    /// Turn off the adaptive adversarial weight.
+    #[arg(long)]
+    pub no_adaptive_weight: bool,
+
+    /// Add the temporal regularization (equivariance and noise robustness, weight 1 each), for
+    /// generators meant for video.
+    #[arg(long)]
+    pub temporal: bool,
+
+    /// Steps between sample grids.
+    #[arg(long)]
+    pub sample_every: Option<usize>,
+
+    /// Steps between checkpoints.
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
+
+    /// Random seed of a new run.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// `toonflow gan` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GanCommand {
+    /// Train a DCGAN on a folder of images (resumable; subfolders with images become classes and
+    /// make the model conditional).
+    Train(GanTrainArgs),
+    /// Draw images from a trained DCGAN into a grid.
+    Sample(GanSampleArgs),
+}
+
+/// Flags of `toonflow gan train`.
+#[derive(Debug, Args)]
+pub struct GanTrainArgs {
+    /// Folder of images (or of class subfolders).
+    pub images: PathBuf,
+    /// Run folder.
+    #[arg(short, long, value_name = "RUN")]
+    pub output: PathBuf,
+    /// JSON file with settings; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Total training steps.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Images per step.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Adversarial objective (the paper's BCE by default).
+    #[arg(long, value_enum)]
+    pub adversarial: Option<AdversarialArg>,
+    /// Adaptive discriminator augmentation (off by default for the classic recipe).
+    #[arg(long)]
+    pub ada: bool,
+    /// Random seed of a new run.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Flags of `toonflow gan sample`.
+#[derive(Debug, Args)]
+pub struct GanSampleArgs {
+    /// Run folder (or its model.safetensors).
+    pub run: PathBuf,
+    /// Number of images.
+    #[arg(short = 'n', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub count: u32,
+    /// Output image (PNG, JPEG, ...).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Class to draw (conditional models); all classes in turn by default.
+    #[arg(long, value_name = "NAME")]
+    pub class: Option<String>,
+    /// Seed of the noise.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// `toonflow eval` subcommands.
@@ -188,6 +375,15 @@ pub enum FormatArg {
 /// The built-in style's flags, shared by `stylize` and `video`.
 #[derive(Debug, Args)]
 pub struct StyleArgs {
+    /// A trained generator (model.safetensors from `toonflow train`) instead of a built-in style.
+    /// --strength still applies; the built-in style's knobs do not.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+
+    /// Which of the model's styles to use (by name); the first by default.
+    #[arg(long, value_name = "NAME", requires = "model")]
+    pub style_id: Option<String>,
+
     /// The look.
     #[arg(short, long, value_enum, default_value = "comic")]
     pub style: StyleArg,

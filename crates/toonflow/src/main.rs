@@ -3,13 +3,15 @@
 
 mod cli;
 mod eval;
+mod model;
 mod postprocess;
 mod stylize;
+mod train;
 mod video;
 
 use anyhow::Result;
 use clap::Parser;
-use cli::{Cli, Command, EvalCommand};
+use cli::{Cli, Command, EvalCommand, GanCommand};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -103,6 +105,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Eval(EvalCommand::Temporal(args)) => eval::temporal(args).map(|()| ExitCode::SUCCESS),
+        Command::Prepare(args) => train::run_prepare(args, cli.quiet).map(|()| ExitCode::SUCCESS),
+        Command::Train(args) => {
+            let interrupted = train::run_train(args, cli.quiet, &interrupted)?;
+            Ok(if interrupted { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
+        }
+        Command::Gan(GanCommand::Train(args)) => {
+            let interrupted = train::run_gan_train(args, cli.quiet, &interrupted)?;
+            Ok(if interrupted { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
+        }
+        Command::Gan(GanCommand::Sample(args)) => train::run_gan_sample(args).map(|()| ExitCode::SUCCESS),
         Command::Styles => {
             for preset in Preset::ALL {
                 let cfg = ComicConfig::preset(preset);

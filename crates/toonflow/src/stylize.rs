@@ -33,8 +33,10 @@ pub struct Plan {
     pub jobs: Vec<Job>,
     /// Inputs that failed before any work (missing, unreadable folder): path and reason.
     pub failed_early: Vec<(PathBuf, String)>,
-    /// The style.
+    /// The built-in style.
     pub style: ComicConfig,
+    /// A trained generator replacing the built-in style.
+    pub model: Option<crate::model::GanStyle>,
     /// Steps after the style.
     pub post: PostProcess,
     /// Decoding limits.
@@ -174,6 +176,7 @@ impl Plan {
             jobs,
             failed_early,
             style: style_config(&args.style),
+            model: crate::model::load_optional(&args.style)?,
             post,
             read: ReadOptions { max_pixels: args.max_pixels },
         })
@@ -230,6 +233,12 @@ fn run_job(job: &Job, plan: &Plan) -> Result<()> {
             plan.read.max_pixels
         ));
     }
+    if let Some(model) = &plan.model {
+        let started = Instant::now();
+        let out = plan.post.apply(model.apply(&frame));
+        tracing::info!("{}: {}x{} stylized by the model in {:.1} ms", job.input.display(), frame.width(), frame.height(), started.elapsed().as_secs_f64() * 1e3);
+        return write_output(&out, &job.output);
+    }
     let styled = stylize(&frame, &plan.style);
     let times: Vec<String> =
         styled.times.0.iter().map(|(stage, d)| format!("{stage} {:.1} ms", d.as_secs_f64() * 1e3)).collect();
@@ -241,11 +250,14 @@ fn run_job(job: &Job, plan: &Plan) -> Result<()> {
         styled.times.total().as_secs_f64() * 1e3,
         times.join(", ")
     );
-    let out = plan.post.apply(styled.frame);
-    if let Some(parent) = job.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+    write_output(&plan.post.apply(styled.frame), &job.output)
+}
+
+fn write_output(frame: &toonflow_imgproc::frame::Frame, output: &Path) -> Result<()> {
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create folder", parent.display()))?;
     }
-    write_image(&out, &job.output)?;
+    write_image(frame, output)?;
     Ok(())
 }
 

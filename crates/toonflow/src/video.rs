@@ -49,7 +49,10 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
     if !args.style.tone && args.style.style.0 != Preset::Manga {
         style.tone = None;
     }
-    let stylizer = Box::new(ComicStylizer::new(style));
+    let stylizer: Box<dyn toonflow_video::stylizer::FrameStylizer> = match crate::model::load_optional(&args.style)? {
+        Some(model) => Box::new(model),
+        None => Box::new(ComicStylizer::new(style)),
+    };
     let report = run(&job, &info, stylizer, &progress, cancel).with_context(|| format!("{}", args.input.display()))?;
     bar.finish_and_clear();
     for warning in &report.warnings {
