@@ -1,0 +1,119 @@
+//! Generator inference and one GAN training step, timed beside PyTorch and ONNX Runtime running
+//! the same architecture with the same weights (bench/torch_generator.py, in the bench's own
+//! virtualenv: `bash bench/setup.sh` once). Run: `cargo bench -p toonflow-train --bench gan`.
+//!
+//! The training step is the adversarial core both sides share: a discriminator update (LSGAN on
+//! real images and detached generator output, one power-iteration step of spectral norm) and a
+//! generator update (LSGAN + L1 to the input), each with backward and Adam. VGG16 is left out
+//! (it is timed as part of real training runs in the run's log).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use toonflow_model::burn;
+use toonflow_model::discriminator::DiscriminatorConfig;
+use toonflow_model::generator::GeneratorConfig;
+use toonflow_model::loss::AdversarialLoss;
+use toonflow_model::modelfile::{self, ModelInfo};
+use toonflow_model::tensorfile;
+
+fn pattern(b: usize, h: usize, w: usize) -> Vec<f32> {
+    (0..b * 3 * h * w)
+        .map(|i| {
+            let (c, y, x) = ((i / (h * w)) % 3, (i / w) % h, i % w);
+            (0.8 * ((x as f32 * 0.05 + c as f32).sin() * (y as f32 * 0.07).cos())).clamp(-1.0, 1.0)
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time(reps: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up
+    median((0..reps).map(|_| {
+        let t = Instant::now();
+        f();
+        t.elapsed().as_secs_f64() * 1e3
+    }).collect())
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = root.join("bench/out");
+    std::fs::create_dir_all(&out).unwrap();
+    let device = Device::flex();
+    device.seed(5);
+    let g_config = GeneratorConfig::default();
+    let g = g_config.init(&device);
+    let d = DiscriminatorConfig::default().init(&device);
+    let info = ModelInfo { styles: vec![], training: serde_json::json!({}) };
+    modelfile::save_generator(&out.join("bench-generator.safetensors"), &g, &g_config, &info).unwrap();
+    let d_bytes = tensorfile::to_safetensors(&tensorfile::module_tensors(&d), &Default::default());
+    std::fs::write(out.join("bench-discriminator.safetensors"), d_bytes).unwrap();
+
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    // Output on a fixed input, for the reference script's parity check.
+    let x = Tensor::<4>::from_data(TensorData::new(pattern(1, 96, 128), [1, 3, 96, 128]), &device);
+    let y = g.forward(x, None).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    std::fs::write(out.join("bench-generator-output.json"), serde_json::to_string(&y).unwrap()).unwrap();
+
+    for (name, h, w, reps) in [("inference 256x256", 256, 256, 5), ("inference 1280x720", 720, 1280, 3)] {
+        let x = Tensor::<4>::from_data(TensorData::new(pattern(1, h, w), [1, 3, h, w]), &device);
+        let ms = time(reps, || {
+            let _ = g.forward(x.clone(), None).into_data();
+        });
+        rows.push((name.into(), ms));
+    }
+
+    let train_device = Device::flex().autodiff();
+    let mut g = g_config.init(&train_device);
+    let mut d = DiscriminatorConfig::default().init(&train_device);
+    g = tensorfile::load_module_tensors(g, &tensorfile::module_tensors(&g_config.init(&device)).into_iter().collect()).unwrap();
+    let (mut opt_g, mut opt_d) = (AdamConfig::new().with_beta_1(0.5).init(), AdamConfig::new().with_beta_1(0.5).init());
+    let photos = Tensor::<4>::from_data(TensorData::new(pattern(4, 256, 256), [4, 3, 256, 256]), &train_device);
+    let style = photos.clone().flip([3]);
+    let adv = AdversarialLoss::Lsgan;
+    let ms = time(3, || {
+        d = d.clone().power_iteration();
+        let fake = g.forward(photos.clone(), None).detach();
+        let d_loss = adv.d_real(d.forward(style.clone(), None)) + adv.d_fake(d.forward(fake, None));
+        let grads = GradientsParams::from_grads(d_loss.backward(), &d);
+        d = opt_d.step(2e-4, d.clone(), grads);
+        let fake = g.forward(photos.clone(), None);
+        let g_loss = adv.g(d.forward(fake.clone(), None)) + (fake - photos.clone()).abs().mean();
+        let grads = GradientsParams::from_grads(g_loss.backward(), &g);
+        g = opt_g.step(2e-4, g.clone(), grads);
+    });
+    rows.push(("train step, batch 4, 256x256".into(), ms));
+
+    let python = root.join("bench/.venv/bin/python");
+    let reference: Option<serde_json::Value> = if python.exists() {
+        let output = Command::new(&python).arg(root.join("bench/torch_generator.py")).arg(&out).output().expect("run reference");
+        if !output.status.success() {
+            panic!("reference failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Some(serde_json::from_slice(&output.stdout).expect("reference JSON"))
+    } else {
+        eprintln!("no bench/.venv: run `bash bench/setup.sh` for the PyTorch / ONNX Runtime columns");
+        None
+    };
+    println!("generator: {} parameters; ms, median, same weights, same inputs", g.num_params());
+    println!("{:<30} {:>10} {:>10} {:>10} {:>12} {:>12}", "", "toonflow", "PyTorch", "ORT", "PyTorch/ours", "ORT/ours");
+    for (name, ms) in &rows {
+        let pick = |key: &str| reference.as_ref().and_then(|r| r[name.as_str()][key].as_f64());
+        let (pt, ort) = (pick("torch"), pick("onnxruntime"));
+        let cell = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
+        let ratio = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.2}x", v / ms));
+        println!("{name:<30} {ms:>10.0} {:>10} {:>10} {:>12} {:>12}", cell(pt), cell(ort), ratio(pt), ratio(ort));
+    }
+    if let Some(r) = &reference {
+        println!("parity: max |toonflow − PyTorch| = {:.2e}, max |toonflow − ORT| = {:.2e} on a 128x96 input", r["parity_torch"].as_f64().unwrap_or(f64::NAN), r["parity_onnxruntime"].as_f64().unwrap_or(f64::NAN));
+    }
+}
