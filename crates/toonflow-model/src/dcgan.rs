@@ -122,7 +122,8 @@ impl DcganDiscriminator {
         let [b, _, h, w] = x.dims();
         let mut y = match labels {
             Some(labels) if self.classes > 0 => {
-                let planes = one_hot(labels, self.classes).reshape([b, self.classes, 1, 1]).expand([b, self.classes, h, w]);
+                let planes =
+                    one_hot(labels, self.classes).reshape([b, self.classes, 1, 1]).expand([b, self.classes, h, w]);
                 Tensor::cat(vec![x, planes], 1)
             }
             _ => x,

@@ -50,7 +50,10 @@ impl GeneratorConfig {
                 .map(|_| InvertedResidual::new(mid, mid * self.expansion, self.styles, device))
                 .collect(),
             decoder_quarter: vec![ConvNormAct::new(mid, mid, 3, 1, device)],
-            decoder_half: vec![ConvNormAct::new(mid, 2 * c, 3, 1, device), ConvNormAct::new(2 * c, 2 * c, 3, 1, device)],
+            decoder_half: vec![
+                ConvNormAct::new(mid, 2 * c, 3, 1, device),
+                ConvNormAct::new(2 * c, 2 * c, 3, 1, device),
+            ],
             decoder_full: vec![ConvNormAct::new(2 * c, c, 3, 1, device), ConvNormAct::new(c, c, 7, 1, device)],
             to_rgb: ReflectConv::new(c, 3, 1, 1, device),
         }

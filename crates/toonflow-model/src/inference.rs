@@ -57,7 +57,13 @@ pub fn output_tensor_to_planar(y: Tensor<4>) -> PlanarImage {
 
 /// Stylizes one image. Small images run whole; larger ones run tile by tile with layer-norm
 /// statistics pooled over a few full-resolution crops, which keeps the tiles consistent with each other.
-pub fn run_generator(g: &Generator, image: &PlanarImage, style: usize, tiles: TileConfig, device: &Device) -> PlanarImage {
+pub fn run_generator(
+    g: &Generator,
+    image: &PlanarImage,
+    style: usize,
+    tiles: TileConfig,
+    device: &Device,
+) -> PlanarImage {
     let style_tensor = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), device);
     if image.width * image.height <= tiles.max_whole_pixels {
         return output_tensor_to_planar(g.forward(image.to_tensor(device), Some(&style_tensor)));
@@ -109,7 +115,7 @@ pub fn run_tiled(
     stats: &[[f32; 2]],
     device: &Device,
 ) -> PlanarImage {
-    assert!(tile % SIZE_MULTIPLE == 0, "tile side must be a multiple of {SIZE_MULTIPLE}");
+    assert!(tile.is_multiple_of(SIZE_MULTIPLE), "tile side must be a multiple of {SIZE_MULTIPLE}");
     let margin = g.receptive_radius().next_multiple_of(SIZE_MULTIPLE);
     let (w, h) = (image.width, image.height);
     let style_tensor = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), device);

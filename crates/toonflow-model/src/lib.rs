@@ -12,10 +12,10 @@ pub mod layers;
 
 pub use burn;
 pub mod loss;
-pub mod tensorfile;
-pub mod onnx;
-pub mod vgg;
 pub mod modelfile;
+pub mod onnx;
+pub mod tensorfile;
+pub mod vgg;
 
 /// Writes `bytes` to a temporary file beside `path` and renames it into place, so readers never
 /// see a half-written file and a killed process leaves the old one intact.

@@ -88,7 +88,8 @@ fn save<M: Module, C: Serialize>(
     info: &ModelInfo,
 ) -> Result<(), ModelFileError> {
     let bytes = tensorfile::to_safetensors(&tensorfile::module_tensors(module), &metadata(kind, config, info));
-    crate::atomic_write(path, &bytes).map_err(|source| ModelFileError::Write { path: path.display().to_string(), source })
+    crate::atomic_write(path, &bytes)
+        .map_err(|source| ModelFileError::Write { path: path.display().to_string(), source })
 }
 
 fn load<M: Module, C: for<'de> Deserialize<'de>>(
@@ -123,7 +124,12 @@ fn load<M: Module, C: for<'de> Deserialize<'de>>(
     Ok((module, config, ModelInfo { styles, training }))
 }
 
-pub fn save_generator(path: &Path, g: &Generator, config: &GeneratorConfig, info: &ModelInfo) -> Result<(), ModelFileError> {
+pub fn save_generator(
+    path: &Path,
+    g: &Generator,
+    config: &GeneratorConfig,
+    info: &ModelInfo,
+) -> Result<(), ModelFileError> {
     save(path, ModelKind::Generator, g, config, info)
 }
 
@@ -131,7 +137,12 @@ pub fn load_generator(path: &Path, device: &Device) -> Result<(Generator, Genera
     load(path, ModelKind::Generator, |c: &GeneratorConfig| c.init(device))
 }
 
-pub fn save_dcgan(path: &Path, g: &DcganGenerator, config: &DcganConfig, info: &ModelInfo) -> Result<(), ModelFileError> {
+pub fn save_dcgan(
+    path: &Path,
+    g: &DcganGenerator,
+    config: &DcganConfig,
+    info: &ModelInfo,
+) -> Result<(), ModelFileError> {
     save(path, ModelKind::Dcgan, g, config, info)
 }
 

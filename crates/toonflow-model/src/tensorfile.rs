@@ -115,7 +115,9 @@ pub fn to_safetensors(tensors: &[(String, HostTensor)], metadata: &HashMap<Strin
         .collect();
     let views: Vec<(String, TensorView)> = bytes
         .iter()
-        .map(|(name, shape, data)| (name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).expect("consistent view")))
+        .map(|(name, shape, data)| {
+            (name.clone(), TensorView::new(Dtype::F32, shape.clone(), data).expect("consistent view"))
+        })
         .collect();
     safetensors::serialize(views, Some(metadata.clone())).expect("safetensors serialization")
 }

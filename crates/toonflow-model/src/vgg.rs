@@ -120,10 +120,7 @@ fn preprocess(x: Tensor<4>) -> Tensor<4> {
     let [b, _, h, w] = x.dims();
     let x = (x + 1.0) * 127.5;
     let channel = |c: usize| x.clone().slice([0..b, c..c + 1, 0..h, 0..w]);
-    Tensor::cat(
-        vec![channel(2) - BGR_MEAN[0], channel(1) - BGR_MEAN[1], channel(0) - BGR_MEAN[2]],
-        1,
-    )
+    Tensor::cat(vec![channel(2) - BGR_MEAN[0], channel(1) - BGR_MEAN[1], channel(0) - BGR_MEAN[2]], 1)
 }
 
 /// Reads the Keras convolution weights out of the ONNX file and writes them under our names.
@@ -152,6 +149,5 @@ pub fn convert_onnx(onnx: &Path, out: &Path) -> Result<(), VggError> {
         ("preprocessing".to_string(), "BGR, caffe mean subtracted, 0-255".to_string()),
     ]);
     let bytes = tensorfile::to_safetensors(&tensors, &metadata);
-    crate::atomic_write(out, &bytes)
-        .map_err(|e| VggError::Convert { path: out.to_path_buf(), reason: e.to_string() })
+    crate::atomic_write(out, &bytes).map_err(|e| VggError::Convert { path: out.to_path_buf(), reason: e.to_string() })
 }

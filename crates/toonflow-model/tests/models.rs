@@ -20,7 +20,8 @@ fn random_image(w: usize, h: usize, seed: u64) -> PlanarImage {
         .map(|i| {
             let (c, y, x) = (i / (w * h), (i / w) % h, i % w);
             let noise = ((i as u64 ^ seed).wrapping_mul(0x9E3779B97F4A7C15) >> 40) as f32 / (1u64 << 24) as f32;
-            (0.6 * ((x as f32 * 0.09 + c as f32).sin() * (y as f32 * 0.05).cos()) + 0.4 * (noise * 2.0 - 1.0)).clamp(-1.0, 1.0)
+            (0.6 * ((x as f32 * 0.09 + c as f32).sin() * (y as f32 * 0.05).cos()) + 0.4 * (noise * 2.0 - 1.0))
+                .clamp(-1.0, 1.0)
         })
         .collect();
     PlanarImage { width: w, height: h, data }
@@ -76,7 +77,8 @@ fn tiled_inference_equals_whole_image_inference_with_the_same_statistics() {
     let stats = record_stats(&g, &image, 0, 128, &device);
     let tiled = run_tiled(&g, &image, 0, 64, &stats, &device);
     let exact = output_tensor_to_planar(g.forward(to_tensor(&image, &device), None));
-    let mean_diff = exact.data.iter().zip(&tiled.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / exact.data.len() as f32;
+    let mean_diff =
+        exact.data.iter().zip(&tiled.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / exact.data.len() as f32;
     assert!(mean_diff < 0.02, "proxy statistics change the output by {mean_diff} on average");
 }
 
@@ -114,7 +116,8 @@ struct RandomizeModulation;
 impl burn::module::ModuleMapper for RandomizeModulation {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let (id, value, mapper) = param.consume();
-        let value = if D == 2 { Tensor::random(value.dims(), Distribution::Normal(0.0, 0.3), &value.device()) } else { value };
+        let value =
+            if D == 2 { Tensor::random(value.dims(), Distribution::Normal(0.0, 0.3), &value.device()) } else { value };
         Param::from_mapped_value(id, value, mapper)
     }
 }
@@ -198,7 +201,10 @@ fn spectral_norm_bounds_the_layer_gain_by_one() {
     let x = Tensor::<4>::random([1, 8, 9, 9], Distribution::Normal(0.0, 1.0), &device);
     let plain = conv.conv.forward(x.clone());
     let normalized = conv.forward(x);
-    let ratio = (plain.clone() - conv.conv.bias.as_ref().unwrap().val().reshape([1, o, 1, 1])).abs().sum().into_scalar::<f32>()
+    let ratio = (plain.clone() - conv.conv.bias.as_ref().unwrap().val().reshape([1, o, 1, 1]))
+        .abs()
+        .sum()
+        .into_scalar::<f32>()
         / (normalized - conv.conv.bias.as_ref().unwrap().val().reshape([1, o, 1, 1])).abs().sum().into_scalar::<f32>();
     assert!((ratio as f64 - sigma).abs() < 0.01 * sigma, "estimated σ {ratio} vs true {sigma}");
 }

@@ -37,11 +37,15 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn time(reps: usize, mut f: impl FnMut()) -> f64 {
     f(); // warm-up
-    median((0..reps).map(|_| {
-        let t = Instant::now();
-        f();
-        t.elapsed().as_secs_f64() * 1e3
-    }).collect())
+    median(
+        (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    )
 }
 
 fn main() {
@@ -75,7 +79,8 @@ fn main() {
     let train_device = Device::flex().autodiff();
     let mut g = g_config.init(&train_device);
     let mut d = DiscriminatorConfig::default().init(&train_device);
-    g = tensorfile::load_module_tensors(g, &tensorfile::module_tensors(&g_config.init(&device)).into_iter().collect()).unwrap();
+    g = tensorfile::load_module_tensors(g, &tensorfile::module_tensors(&g_config.init(&device)).into_iter().collect())
+        .unwrap();
     let (mut opt_g, mut opt_d) = (AdamConfig::new().with_beta_1(0.5).init(), AdamConfig::new().with_beta_1(0.5).init());
     let photos = Tensor::<4>::from_data(TensorData::new(pattern(4, 256, 256), [4, 3, 256, 256]), &train_device);
     let style = photos.clone().flip([3]);
@@ -95,7 +100,8 @@ fn main() {
 
     let python = root.join("bench/.venv/bin/python");
     let reference: Option<serde_json::Value> = if python.exists() {
-        let output = Command::new(&python).arg(root.join("bench/torch_generator.py")).arg(&out).output().expect("run reference");
+        let output =
+            Command::new(&python).arg(root.join("bench/torch_generator.py")).arg(&out).output().expect("run reference");
         if !output.status.success() {
             panic!("reference failed: {}", String::from_utf8_lossy(&output.stderr));
         }
@@ -114,6 +120,10 @@ fn main() {
         println!("{name:<30} {ms:>10.0} {:>10} {:>10} {:>12} {:>12}", cell(pt), cell(ort), ratio(pt), ratio(ort));
     }
     if let Some(r) = &reference {
-        println!("parity: max |toonflow − PyTorch| = {:.2e}, max |toonflow − ORT| = {:.2e} on a 128x96 input", r["parity_torch"].as_f64().unwrap_or(f64::NAN), r["parity_onnxruntime"].as_f64().unwrap_or(f64::NAN));
+        println!(
+            "parity: max |toonflow − PyTorch| = {:.2e}, max |toonflow − ORT| = {:.2e} on a 128x96 input",
+            r["parity_torch"].as_f64().unwrap_or(f64::NAN),
+            r["parity_onnxruntime"].as_f64().unwrap_or(f64::NAN)
+        );
     }
 }

@@ -52,7 +52,7 @@ impl AdaState {
         self.sign_sum += real_logits.iter().map(|&v| f64::from((v - threshold).signum())).sum::<f64>();
         self.sign_count += real_logits.len() as u64;
         self.steps += 1;
-        if self.steps % config.interval == 0 && self.sign_count > 0 {
+        if self.steps.is_multiple_of(config.interval) && self.sign_count > 0 {
             self.rt = (self.sign_sum / self.sign_count as f64) as f32;
             let step = (batch * config.interval) as f32 / config.speed_images;
             self.p = (self.p + step * (self.rt - config.target).signum()).clamp(0.0, config.max_p);
@@ -93,7 +93,8 @@ pub fn augment(x: Tensor<4>, p: f32, rng: &mut Rng) -> Tensor<4> {
             }
             if rng.chance(p) {
                 let factor = (std::f32::consts::LN_2 * rng.normal()).exp();
-                let weights = Tensor::<4>::from_data(TensorData::new(vec![0.299f32, 0.587, 0.114], [1, 3, 1, 1]), &device);
+                let weights =
+                    Tensor::<4>::from_data(TensorData::new(vec![0.299f32, 0.587, 0.114], [1, 3, 1, 1]), &device);
                 let grey = (y.clone() * weights).sum_dim(1);
                 y = grey.clone() + (y - grey) * factor as f64;
             }

@@ -80,7 +80,11 @@ fn rotate(src: &[f32], side: usize, angle: f32) -> Crop {
     let mirror = |v: f32| {
         let max = side as f32 - 1.0;
         let v = v.abs();
-        if v > max { (2.0 * max - v).max(0.0) } else { v }
+        if v > max {
+            (2.0 * max - v).max(0.0)
+        } else {
+            v
+        }
     };
     let mut out = vec![0f32; src.len()];
     for y in 0..side {

@@ -82,7 +82,11 @@ pub fn load_gan_data(dir: &Path) -> Result<GanData, RunError> {
         let relative = path.strip_prefix(dir).unwrap_or(path);
         let mut parts = relative.components();
         let first = parts.next().map(|c| c.as_os_str().to_string_lossy().into_owned());
-        if parts.next().is_some() { first } else { None }
+        if parts.next().is_some() {
+            first
+        } else {
+            None
+        }
     };
     let mut classes: Vec<String> = files.iter().filter_map(|f| class_of(f)).collect();
     classes.dedup();
@@ -93,7 +97,12 @@ pub fn load_gan_data(dir: &Path) -> Result<GanData, RunError> {
             Ok(resize_cover(&frame, DCGAN_SIZE, DCGAN_SIZE, ResizeFilter::Area).to_srgb8(false))
         })
         .collect();
-    let mut data = GanData { images: ImageSet::new(DCGAN_SIZE), labels: Vec::new(), classes: classes.clone(), dropped: Vec::new() };
+    let mut data = GanData {
+        images: ImageSet::new(DCGAN_SIZE),
+        labels: Vec::new(),
+        classes: classes.clone(),
+        dropped: Vec::new(),
+    };
     for (path, result) in files.iter().zip(decoded) {
         match result {
             Ok(rgb) => {
@@ -188,7 +197,8 @@ pub fn train_gan(
             }
         }
     };
-    let cadence = Cadence { steps: config.steps, sample_every: config.sample_every, checkpoint_every: config.checkpoint_every };
+    let cadence =
+        Cadence { steps: config.steps, sample_every: config.sample_every, checkpoint_every: config.checkpoint_every };
     drive(&mut trainer, &run, &cadence, cancel, progress)
 }
 
@@ -269,7 +279,8 @@ impl Trainer for GanTrainer<'_> {
         // Fixed noise, so successive grids show the same latent points evolving.
         let g = self.g.valid();
         let grid = sample_grid(&g, &self.state.config.model, 64, None, 7, &self.device.clone().inner());
-        toonflow_imageio::write_image(&grid, &run.sample_path(self.state.step)).map_err(|e| RunError::Config(e.to_string()))
+        toonflow_imageio::write_image(&grid, &run.sample_path(self.state.step))
+            .map_err(|e| RunError::Config(e.to_string()))
     }
 
     fn save(&self, run: &RunDir) -> Result<(), RunError> {

@@ -54,10 +54,10 @@ pub fn drive<T: Trainer>(
         writeln!(log, "{}", serde_json::to_string(&entry).expect("log line")).map_err(io_error(&log_path))?;
         progress(&entry);
         let step = trainer.steps_done();
-        if step % cadence.sample_every.max(1) == 0 || step == cadence.steps {
+        if step.is_multiple_of(cadence.sample_every.max(1)) || step == cadence.steps {
             trainer.write_samples(run)?;
         }
-        if step % cadence.checkpoint_every.max(1) == 0 || step == cadence.steps {
+        if step.is_multiple_of(cadence.checkpoint_every.max(1)) || step == cadence.steps {
             trainer.save(run)?;
         }
     }

@@ -2,12 +2,12 @@
 //! random generator, so runs resume exactly), adaptive discriminator augmentation, and the
 //! resumable training loops of the photo-to-comic GAN and the DCGAN.
 
-pub mod imageset;
-pub mod prepare;
-pub mod photo2comic;
-pub mod rng;
 pub mod ada;
 pub mod augment;
 pub mod dcgan;
 pub mod driver;
+pub mod imageset;
+pub mod photo2comic;
+pub mod prepare;
+pub mod rng;
 pub mod run;

@@ -19,8 +19,8 @@ use toonflow_model::modelfile::{self, ModelInfo};
 use toonflow_model::vgg::Vgg16;
 
 use crate::ada::{self, AdaConfig, AdaState};
-use crate::driver::{drive, Cadence, Outcome, Trainer};
 use crate::augment::{augment_photo, random_crop, PhotoAugment};
+use crate::driver::{drive, Cadence, Outcome, Trainer};
 use crate::imageset::ImageSet;
 use crate::prepare::{DatasetInfo, DATASET_FILE, TRAIN_PHOTOS_FILE, VALIDATION_PHOTOS_FILE};
 use crate::rng::Rng;
@@ -226,7 +226,8 @@ pub fn train(
         FeatureNet::Pixels => None,
     };
     let mut job = Job { trainer, data: &data, vgg: vgg.as_ref(), device };
-    let cadence = Cadence { steps: config.steps, sample_every: config.sample_every, checkpoint_every: config.checkpoint_every };
+    let cadence =
+        Cadence { steps: config.steps, sample_every: config.sample_every, checkpoint_every: config.checkpoint_every };
     drive(&mut job, &run, &cadence, cancel, progress)
 }
 
@@ -438,7 +439,8 @@ impl PhotoTrainer {
             None => x,
         };
         let labels = Some(&batch.labels);
-        let mut log = StepLog { ada_p: self.state.ada.p, adversarial_weight: self.state.adversarial_k, ..Default::default() };
+        let mut log =
+            StepLog { ada_p: self.state.ada.p, adversarial_weight: self.state.adversarial_k, ..Default::default() };
 
         if self.state.step < config.warmup_steps {
             log.phase = "warmup".into();
@@ -480,7 +482,8 @@ impl PhotoTrainer {
         // Generator step.
         let fake = self.g.forward(batch.photos.clone(), labels);
         let k = self.state.adversarial_k;
-        let g_adv = adv.g(self.d.forward(ada::augment(fake.clone(), p, &mut self.state.rng), labels)) * (w.adversarial * k) as f64;
+        let g_adv = adv.g(self.d.forward(ada::augment(fake.clone(), p, &mut self.state.rng), labels))
+            * (w.adversarial * k) as f64;
         let photo_features = features(batch.photos.clone()).detach();
         let fake_grey_features = features(loss::grayscale(fake.clone()));
         let style_grey_features = features(loss::grayscale(batch.style.clone())).detach();
@@ -518,7 +521,13 @@ impl PhotoTrainer {
 
     /// |G(T(x)) − T(G(x))| for a random small similarity transform T, away from the borders
     /// (where T brings in padding).
-    fn equivariance_loss(&mut self, x: &Tensor<4>, gx: &Tensor<4>, labels: Option<&Tensor<1, Int>>, device: &Device) -> Tensor<1> {
+    fn equivariance_loss(
+        &mut self,
+        x: &Tensor<4>,
+        gx: &Tensor<4>,
+        labels: Option<&Tensor<1, Int>>,
+        device: &Device,
+    ) -> Tensor<1> {
         let [b, _, h, w] = x.dims();
         let t = &self.state.config.temporal;
         let rng = &mut self.state.rng;
@@ -538,7 +547,8 @@ impl PhotoTrainer {
             }
         }
         let grid = Tensor::<4>::from_data(TensorData::new(grid, [b, h, w, 2]), device);
-        let options = GridSampleOptions::new(InterpolateMode::Bilinear).with_padding_mode(GridSamplePaddingMode::Border);
+        let options =
+            GridSampleOptions::new(InterpolateMode::Bilinear).with_padding_mode(GridSamplePaddingMode::Border);
         let warp = |img: Tensor<4>| img.grid_sample_2d(grid.clone(), options.clone());
         let lhs = self.g.forward(warp(x.clone()), labels);
         let rhs = warp(gx.clone());
@@ -547,7 +557,13 @@ impl PhotoTrainer {
     }
 
     /// |G(x + n) − G(x)| for Gaussian noise n.
-    fn noise_robustness_loss(&mut self, x: &Tensor<4>, gx: &Tensor<4>, labels: Option<&Tensor<1, Int>>, device: &Device) -> Tensor<1> {
+    fn noise_robustness_loss(
+        &mut self,
+        x: &Tensor<4>,
+        gx: &Tensor<4>,
+        labels: Option<&Tensor<1, Int>>,
+        device: &Device,
+    ) -> Tensor<1> {
         let dims = x.dims();
         let sigma = self.state.config.temporal.noise;
         let rng = &mut self.state.rng;

@@ -124,7 +124,12 @@ pub fn prepare(
         style_infos.push(StyleInfo { name: style.name.clone(), images: set.len(), file, smoothed_file });
     }
 
-    let info = DatasetInfo { size: config.size, photos: train.len(), validation_photos: validation.len(), styles: style_infos };
+    let info = DatasetInfo {
+        size: config.size,
+        photos: train.len(),
+        validation_photos: validation.len(),
+        styles: style_infos,
+    };
     write(out, DATASET_FILE, serde_json::to_string_pretty(&info).expect("info").as_bytes())?;
     write(out, REPORT_FILE, serde_json::to_string_pretty(&report).expect("report").as_bytes())?;
     Ok((info, report))
@@ -132,7 +137,8 @@ pub fn prepare(
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PrepareError> {
     let path = dir.join(name);
-    toonflow_model::atomic_write(&path, bytes).map_err(|source| PrepareError::Write { path: path.display().to_string(), source })
+    toonflow_model::atomic_write(&path, bytes)
+        .map_err(|source| PrepareError::Write { path: path.display().to_string(), source })
 }
 
 /// Image files under `dir`, recursively, in name order.
@@ -141,7 +147,12 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, PrepareError> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| PrepareError::Folder(dir.display().to_string(), e.to_string()))?;
-        let is_image = entry.path().extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).is_some_and(|e| EXTENSIONS.contains(&e.as_str()));
+        let is_image = entry
+            .path()
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .is_some_and(|e| EXTENSIONS.contains(&e.as_str()));
         if entry.file_type().is_file() && is_image {
             files.push(entry.into_path());
         }
@@ -226,24 +237,43 @@ pub fn difference_hash(frame: &Frame) -> u64 {
 pub fn smooth_edges(rgb: &[u8], size: usize) -> Vec<u8> {
     let frame = Frame::from_srgb8(size, size, 3, rgb);
     let luma = Plane::from_fn(size, size, |x, y| {
-        (0.2126 * frame.rgb[0].get(x, y) + 0.7152 * frame.rgb[1].get(x, y) + 0.0722 * frame.rgb[2].get(x, y)).powf(1.0 / 2.2)
+        (0.2126 * frame.rgb[0].get(x, y) + 0.7152 * frame.rgb[1].get(x, y) + 0.0722 * frame.rgb[2].get(x, y))
+            .powf(1.0 / 2.2)
     });
-    let at = |x: isize, y: isize| luma.get(x.clamp(0, size as isize - 1) as usize, y.clamp(0, size as isize - 1) as usize);
+    let at =
+        |x: isize, y: isize| luma.get(x.clamp(0, size as isize - 1) as usize, y.clamp(0, size as isize - 1) as usize);
     let magnitude = Plane::from_fn(size, size, |x, y| {
         let (x, y) = (x as isize, y as isize);
-        let gx = at(x + 1, y - 1) + 2.0 * at(x + 1, y) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2.0 * at(x - 1, y) - at(x - 1, y + 1);
-        let gy = at(x - 1, y + 1) + 2.0 * at(x, y + 1) + at(x + 1, y + 1) - at(x - 1, y - 1) - 2.0 * at(x, y - 1) - at(x + 1, y - 1);
+        let gx = at(x + 1, y - 1) + 2.0 * at(x + 1, y) + at(x + 1, y + 1)
+            - at(x - 1, y - 1)
+            - 2.0 * at(x - 1, y)
+            - at(x - 1, y + 1);
+        let gy = at(x - 1, y + 1) + 2.0 * at(x, y + 1) + at(x + 1, y + 1)
+            - at(x - 1, y - 1)
+            - 2.0 * at(x, y - 1)
+            - at(x + 1, y - 1);
         (gx * gx + gy * gy).sqrt()
     });
     // Edge pixels, widened by 2 px (a box max).
     let edge = |x: usize, y: usize| magnitude.get(x, y) > 0.4;
     let mask = Plane::from_fn(size, size, |x, y| {
-        let near = (y.saturating_sub(2)..(y + 3).min(size)).any(|yy| (x.saturating_sub(2)..(x + 3).min(size)).any(|xx| edge(xx, yy)));
-        if near { 1.0 } else { 0.0 }
+        let near = (y.saturating_sub(2)..(y + 3).min(size))
+            .any(|yy| (x.saturating_sub(2)..(x + 3).min(size)).any(|xx| edge(xx, yy)));
+        if near {
+            1.0
+        } else {
+            0.0
+        }
     });
     let blurred = frame.map_planes(|p| gaussian_blur(p, 1.5));
     let rgb = [0, 1, 2].map(|c| {
-        let data = frame.rgb[c].data().iter().zip(blurred.rgb[c].data()).zip(mask.data()).map(|((&v, &b), &m)| v + m * (b - v)).collect();
+        let data = frame.rgb[c]
+            .data()
+            .iter()
+            .zip(blurred.rgb[c].data())
+            .zip(mask.data())
+            .map(|((&v, &b), &m)| v + m * (b - v))
+            .collect();
         Plane::from_vec(size, size, data)
     });
     Frame::new(rgb, None).to_srgb8(false)

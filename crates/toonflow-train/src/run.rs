@@ -78,7 +78,8 @@ impl RunDir {
     /// The last complete checkpoint, if any.
     pub fn load_checkpoint<S: DeserializeOwned>(&self, blob_names: &[&str]) -> Result<Option<Checkpoint<S>>, RunError> {
         // A kill between the two renames leaves only the old folder.
-        let dir = [CHECKPOINT, "checkpoint.old"].iter().map(|n| self.root.join(n)).find(|d| d.join(STATE_FILE).exists());
+        let dir =
+            [CHECKPOINT, "checkpoint.old"].iter().map(|n| self.root.join(n)).find(|d| d.join(STATE_FILE).exists());
         let Some(dir) = dir else { return Ok(None) };
         let damaged = |reason: String| RunError::Checkpoint { path: dir.display().to_string(), reason };
         let state_path = dir.join(STATE_FILE);
@@ -138,7 +139,8 @@ pub fn image_grid(images: &[Vec<f32>], side: usize, columns: usize) -> Frame {
         for y in 0..side {
             for x in 0..side {
                 for c in 0..3 {
-                    rgb[((y0 + y) * w + x0 + x) * 3 + c] = ((image[(c * side + y) * side + x] + 1.0) / 2.0).clamp(0.0, 1.0);
+                    rgb[((y0 + y) * w + x0 + x) * 3 + c] =
+                        ((image[(c * side + y) * side + x] + 1.0) / 2.0).clamp(0.0, 1.0);
                 }
             }
         }

@@ -76,7 +76,9 @@ fn tiny_config(steps: usize) -> TrainConfig {
 
 fn run(data: &Path, out: &Path, config: TrainConfig) -> Vec<StepLog> {
     let mut logs = Vec::new();
-    let outcome = train(data, out, config, &Device::flex().autodiff(), &AtomicBool::new(false), &mut |l| logs.push(l.clone())).unwrap();
+    let outcome =
+        train(data, out, config, &Device::flex().autodiff(), &AtomicBool::new(false), &mut |l| logs.push(l.clone()))
+            .unwrap();
     assert_eq!(outcome, Outcome::Finished);
     logs
 }
@@ -93,8 +95,11 @@ fn prepare_drops_corrupt_tiny_and_duplicate_images_with_a_report() {
     let styles = [StyleSource { name: "discs".into(), dir: root.join("comics") }];
     let (info, report) = prepare(&root.join("photos"), &styles, &root.join("data"), &config).unwrap();
 
-    let reasons: Vec<(String, String)> =
-        report.dropped.iter().map(|d| (Path::new(&d.file).file_name().unwrap().to_string_lossy().into_owned(), d.reason.clone())).collect();
+    let reasons: Vec<(String, String)> = report
+        .dropped
+        .iter()
+        .map(|d| (Path::new(&d.file).file_name().unwrap().to_string_lossy().into_owned(), d.reason.clone()))
+        .collect();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(reasons.iter().any(|(f, r)| f == "broken.png" && !r.is_empty()));
     assert!(reasons.iter().any(|(f, r)| f == "tiny.png" && r.contains("too small")));
@@ -105,7 +110,8 @@ fn prepare_drops_corrupt_tiny_and_duplicate_images_with_a_report() {
     // The smoothed copy differs from the original only near the outline.
     let style = ImageSet::read(&root.join("data").join(&info.styles[0].file)).unwrap();
     let smooth = ImageSet::read(&root.join("data").join(&info.styles[0].smoothed_file)).unwrap();
-    let changed: Vec<usize> = (0..32 * 32).filter(|&i| (0..3).any(|c| style.image(0)[i * 3 + c] != smooth.image(0)[i * 3 + c])).collect();
+    let changed: Vec<usize> =
+        (0..32 * 32).filter(|&i| (0..3).any(|c| style.image(0)[i * 3 + c] != smooth.image(0)[i * 3 + c])).collect();
     assert!(!changed.is_empty() && changed.len() < 32 * 32 / 2, "{} of 1024 pixels changed", changed.len());
 }
 
@@ -125,7 +131,8 @@ fn content_loss_falls_and_the_discriminator_learns() {
     let accuracy = tail.iter().map(|l| (l.d_accuracy_real + l.d_accuracy_fake) / 2.0).sum::<f32>() / tail.len() as f32;
     assert!(accuracy > 0.6, "discriminator accuracy {accuracy} stays near chance");
     assert!(dir.path().join("run").join(MODEL_FILE).exists());
-    let (_, config, info) = modelfile::load_generator(&dir.path().join("run").join(MODEL_FILE), &Device::flex()).unwrap();
+    let (_, config, info) =
+        modelfile::load_generator(&dir.path().join("run").join(MODEL_FILE), &Device::flex()).unwrap();
     assert_eq!((config.styles, info.styles, info.training["steps"].as_u64()), (1, vec!["discs".to_string()], Some(60)));
 }
 
@@ -208,27 +215,33 @@ fn dcgan_learns_solid_colour_squares() {
         for i in 0..8 {
             let jitter = i as f32 * 0.01;
             let c = colours[class];
-            write_png(&dir.path().join(format!("squares/{name}/{i}.png")), 64, 64, |_, _| [c[0] + jitter, c[1], c[2] - jitter]);
+            write_png(&dir.path().join(format!("squares/{name}/{i}.png")), 64, 64, |_, _| {
+                [c[0] + jitter, c[1], c[2] - jitter]
+            });
         }
     }
     let data = load_gan_data(&dir.path().join("squares")).unwrap();
     assert_eq!(data.classes, vec!["blue".to_string(), "red".to_string()]);
-    let mut config = GanConfig { steps: 300, batch: 16, sample_every: 1000, checkpoint_every: 1000, ..GanConfig::default() };
+    let mut config =
+        GanConfig { steps: 300, batch: 16, sample_every: 1000, checkpoint_every: 1000, ..GanConfig::default() };
     config.model.generator_channels = 16;
     config.model.discriminator_channels = 16;
     config.model.latent = 16;
     let mut logs: Vec<GanLog> = Vec::new();
     let out = dir.path().join("run");
-    train_gan(&data, &out, config, &Device::flex().autodiff(), &AtomicBool::new(false), &mut |l| logs.push(l.clone())).unwrap();
+    train_gan(&data, &out, config, &Device::flex().autodiff(), &AtomicBool::new(false), &mut |l| logs.push(l.clone()))
+        .unwrap();
 
     let (g, model, info) = modelfile::load_dcgan(&out.join("model.safetensors"), &Device::flex()).unwrap();
     assert_eq!(info.styles, vec!["blue".to_string(), "red".to_string()]);
     // Per class: images become flat (low spatial spread) and take the class colour.
     for (class, want) in [(0usize, colours[1]), (1, colours[0])] {
         let grid = sample_grid(&g, &model, 4, Some(class), 11, &Device::flex());
-        let tile = |c: usize, x: usize, y: usize| toonflow_imgproc::color::linear_to_srgb(grid.rgb[c].get(2 + x, 2 + y));
+        let tile =
+            |c: usize, x: usize, y: usize| toonflow_imgproc::color::linear_to_srgb(grid.rgb[c].get(2 + x, 2 + y));
         for (c, &target) in want.iter().enumerate() {
-            let values: Vec<f32> = (8..56).flat_map(|y| (8..56).map(move |x| (x, y))).map(|(x, y)| tile(c, x, y)).collect();
+            let values: Vec<f32> =
+                (8..56).flat_map(|y| (8..56).map(move |x| (x, y))).map(|(x, y)| tile(c, x, y)).collect();
             let mean = values.iter().sum::<f32>() / values.len() as f32;
             let spread = (values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / values.len() as f32).sqrt();
             assert!((mean - target).abs() < 0.25, "class {class} channel {c}: mean {mean}, want {target}");

@@ -27,7 +27,7 @@ fn root() -> PathBuf {
 
 /// Tiles a texture with mirroring, keeping its native scale (no blur from upsampling).
 fn tile(src: &Frame, w: usize, h: usize) -> Frame {
-    let mirror = |v: usize, n: usize| if (v / n) % 2 == 0 { v % n } else { n - 1 - v % n };
+    let mirror = |v: usize, n: usize| if (v / n).is_multiple_of(2) { v % n } else { n - 1 - v % n };
     src.map_planes(|p| Plane::from_fn(w, h, |x, y| p.get(mirror(x, p.width()), mirror(y, p.height()))))
 }
 

@@ -47,7 +47,13 @@ impl GanStyle {
         for plane in &frame.rgb {
             data.extend(plane.data().iter().map(|&v| linear_to_srgb(v.clamp(0.0, 1.0)) * 2.0 - 1.0));
         }
-        let styled = run_generator(&self.generator, &PlanarImage { width: w, height: h, data }, self.style, TileConfig::default(), &self.device);
+        let styled = run_generator(
+            &self.generator,
+            &PlanarImage { width: w, height: h, data },
+            self.style,
+            TileConfig::default(),
+            &self.device,
+        );
         let n = w * h;
         let mut interleaved = vec![0f32; 3 * n];
         for c in 0..3 {
@@ -58,7 +64,8 @@ impl GanStyle {
         let out = Frame::from_srgb_f32(w, h, 3, &interleaved);
         let s = self.strength;
         let rgb = [0, 1, 2].map(|c| {
-            let blended = out.rgb[c].data().iter().zip(frame.rgb[c].data()).map(|(&o, &i)| s * o + (1.0 - s) * i).collect();
+            let blended =
+                out.rgb[c].data().iter().zip(frame.rgb[c].data()).map(|(&o, &i)| s * o + (1.0 - s) * i).collect();
             Plane::from_vec(w, h, blended)
         });
         Frame::new(rgb, frame.alpha.clone())

@@ -17,7 +17,7 @@ impl FromStr for DenoiseSpec {
     fn from_str(s: &str) -> Result<Self, String> {
         let (kind, size) = s.split_once(':').unwrap_or((s, "3"));
         let size: usize = size.parse().map_err(|_| format!("window size '{size}' is not a number"))?;
-        if size % 2 == 0 || !(3..=31).contains(&size) {
+        if size.is_multiple_of(2) || !(3..=31).contains(&size) {
             return Err(format!("window size must be odd, from 3 to 31 (found {size})"));
         }
         match kind {

@@ -236,7 +236,13 @@ fn run_job(job: &Job, plan: &Plan) -> Result<()> {
     if let Some(model) = &plan.model {
         let started = Instant::now();
         let out = plan.post.apply(model.apply(&frame));
-        tracing::info!("{}: {}x{} stylized by the model in {:.1} ms", job.input.display(), frame.width(), frame.height(), started.elapsed().as_secs_f64() * 1e3);
+        tracing::info!(
+            "{}: {}x{} stylized by the model in {:.1} ms",
+            job.input.display(),
+            frame.width(),
+            frame.height(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
         return write_output(&out, &job.output);
     }
     let styled = stylize(&frame, &plan.style);

@@ -121,7 +121,7 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
         println!("{}", serde_json::to_string_pretty(&config)?);
         return Ok(false);
     }
-    if config.batch == 0 || config.crop < 16 || config.crop % 8 != 0 {
+    if config.batch == 0 || config.crop < 16 || !config.crop.is_multiple_of(8) {
         return Err(UsageError("--batch must be positive and --crop a multiple of 8, at least 16".into()).into());
     }
     let bar = bar(quiet, config.steps);
@@ -129,7 +129,15 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
         bar.set_position(log.step as u64);
         bar.set_message(format!(
             "{} G {:.3} (content {:.3} style {:.3} adv {:.3}) D {:.3} acc {:.2}/{:.2} ada p {:.2}",
-            log.phase, log.g_total, log.content, log.style, log.g_adversarial, log.d_total, log.d_accuracy_real, log.d_accuracy_fake, log.ada_p
+            log.phase,
+            log.g_total,
+            log.content,
+            log.style,
+            log.g_adversarial,
+            log.d_total,
+            log.d_accuracy_real,
+            log.d_accuracy_fake,
+            log.ada_p
         ));
     })
     .with_context(|| format!("training {}", args.output.display()))?;
@@ -159,7 +167,10 @@ pub fn run_gan_train(args: &GanTrainArgs, quiet: bool, cancel: &AtomicBool) -> R
     let bar = bar(quiet, config.steps);
     let outcome = train_gan(&data, &args.output, config, &training_device(), cancel, &mut |log| {
         bar.set_position(log.step as u64);
-        bar.set_message(format!("D {:.3} G {:.3} acc {:.2}/{:.2}", log.d_loss, log.g_loss, log.d_accuracy_real, log.d_accuracy_fake));
+        bar.set_message(format!(
+            "D {:.3} G {:.3} acc {:.2}/{:.2}",
+            log.d_loss, log.g_loss, log.d_accuracy_real, log.d_accuracy_fake
+        ));
     })
     .with_context(|| format!("training {}", args.output.display()))?;
     bar.finish_and_clear();

@@ -52,7 +52,21 @@ const TINY: &str = r#"{
 fn prepared(root: &Path) -> PathBuf {
     let (photos, comics) = dataset(root);
     let data = root.join("data");
-    let out = toonflow(&["prepare", "--photos", s(&photos), "--style", &format!("discs={}", s(&comics)), "-o", s(&data), "--size", "48", "--min-side", "32", "--validation", "1"]);
+    let out = toonflow(&[
+        "prepare",
+        "--photos",
+        s(&photos),
+        "--style",
+        &format!("discs={}", s(&comics)),
+        "-o",
+        s(&data),
+        "--size",
+        "48",
+        "--min-side",
+        "32",
+        "--validation",
+        "1",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("corrupt.png"), "the report names the dropped file: {}", stderr(&out));
     std::fs::write(root.join("tiny.json"), TINY).unwrap();
@@ -77,7 +91,8 @@ fn train_resumes_and_its_model_stylizes() {
     let out = toonflow(&["-q", "train", s(&data), "-o", s(&run), "--config", s(&config), "--steps", "6"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(log_lines(&run), 6);
-    let last: serde_json::Value = serde_json::from_str(std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().last().unwrap()).unwrap();
+    let last: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(last["step"], 6);
 
     // Other settings on an existing run are refused, not silently mixed.
@@ -92,11 +107,22 @@ fn train_resumes_and_its_model_stylizes() {
     let (a, b) = (image::open(fixture("photo.jpg")).unwrap(), image::open(&styled).unwrap());
     assert_eq!((a.width(), a.height()), (b.width(), b.height()));
 
-    let out = toonflow(&["-q", "stylize", s(&fixture("photo.jpg")), "-o", s(&styled), "--model", s(&model), "--style-id", "nope"]);
+    let out = toonflow(&[
+        "-q",
+        "stylize",
+        s(&fixture("photo.jpg")),
+        "-o",
+        s(&styled),
+        "--model",
+        s(&model),
+        "--style-id",
+        "nope",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("discs"), "lists the model's styles: {}", stderr(&out));
 
-    let out = toonflow(&["-q", "stylize", s(&fixture("photo.jpg")), "-o", s(&styled), "--model", s(&fixture("corrupt.png"))]);
+    let out =
+        toonflow(&["-q", "stylize", s(&fixture("photo.jpg")), "-o", s(&styled), "--model", s(&fixture("corrupt.png"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("corrupt.png"), "{}", stderr(&out));
 }
@@ -135,7 +161,8 @@ fn ctrl_c_saves_a_checkpoint_and_exits_130() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     let steps = log_lines(&run);
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint/state.json")).unwrap()).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint/state.json")).unwrap()).unwrap();
     assert_eq!(state["step"].as_u64(), Some(steps as u64), "the checkpoint holds every logged step");
 }
 
@@ -145,8 +172,25 @@ fn gan_trains_and_samples_a_grid() {
     let (_, comics) = dataset(dir.path());
     let run = dir.path().join("gan");
     let config = dir.path().join("gan.json");
-    std::fs::write(&config, r#"{"model": {"latent": 8, "generator_channels": 4, "discriminator_channels": 4, "classes": 0}}"#).unwrap();
-    let out = toonflow(&["-q", "gan", "train", s(&comics), "-o", s(&run), "--config", s(&config), "--steps", "3", "--batch", "4"]);
+    std::fs::write(
+        &config,
+        r#"{"model": {"latent": 8, "generator_channels": 4, "discriminator_channels": 4, "classes": 0}}"#,
+    )
+    .unwrap();
+    let out = toonflow(&[
+        "-q",
+        "gan",
+        "train",
+        s(&comics),
+        "-o",
+        s(&run),
+        "--config",
+        s(&config),
+        "--steps",
+        "3",
+        "--batch",
+        "4",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let grid = dir.path().join("grid.png");
     let out = toonflow(&["gan", "sample", s(&run), "-n", "4", "-o", s(&grid)]);
