@@ -37,14 +37,17 @@ pub enum FeatureNet {
 }
 
 /// Adaptive adversarial weight: multiplies the generator's adversarial term by k, and moves k
-/// after each step by how well the discriminator rejects the generator's images. When D wins
-/// easily, G's output is visibly unlike the style, so the style pressure grows; when D is fooled,
-/// the content terms get more say (equilibrium control in the spirit of BEGAN).
+/// after each step by the discriminator's balanced accuracy (the mean of its accuracy on style
+/// images and on generated ones). When D separates them easily, G's output is visibly unlike the
+/// style and the style pressure grows; when D is near chance, the content terms get more say
+/// (equilibrium control in the spirit of BEGAN). Balanced, because a discriminator that calls
+/// everything fake scores perfectly on fakes alone: steering by that drove k up and the
+/// generator into collapse on the demo data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AdaptiveWeightConfig {
     pub enabled: bool,
-    /// D's accuracy on generated images that the control aims for.
+    /// D's balanced accuracy that the control aims for.
     pub target_accuracy: f32,
     pub rate: f32,
     pub min: f32,
@@ -53,7 +56,7 @@ pub struct AdaptiveWeightConfig {
 
 impl Default for AdaptiveWeightConfig {
     fn default() -> Self {
-        Self { enabled: true, target_accuracy: 0.7, rate: 0.05, min: 0.2, max: 5.0 }
+        Self { enabled: true, target_accuracy: 0.7, rate: 0.05, min: 0.2, max: 3.0 }
     }
 }
 
@@ -513,7 +516,8 @@ impl PhotoTrainer {
 
         let aw = &config.adaptive_weight;
         if aw.enabled {
-            let k = self.state.adversarial_k * (aw.rate * (log.d_accuracy_fake - aw.target_accuracy)).exp();
+            let balanced = (log.d_accuracy_real + log.d_accuracy_fake) / 2.0;
+            let k = self.state.adversarial_k * (aw.rate * (balanced - aw.target_accuracy)).exp();
             self.state.adversarial_k = k.clamp(aw.min, aw.max);
         }
         log
