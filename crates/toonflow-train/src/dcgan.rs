@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use toonflow_imageio::{read_image, ReadOptions};
@@ -21,7 +21,9 @@ use crate::driver::{drive, Cadence, Outcome, Trainer};
 use crate::imageset::ImageSet;
 use crate::prepare::{image_files, Dropped};
 use crate::rng::Rng;
-use crate::run::{image_grid, load_module_bytes, module_bytes, Checkpoint, RunDir, RunError};
+use crate::run::{
+    gan_blobs, image_grid, load_module_bytes, load_optimizer, seeded_init, Checkpoint, RunDir, RunError, GAN_BLOBS,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -139,7 +141,6 @@ struct GanTrainer<'a> {
     device: &'a Device,
 }
 
-const BLOBS: [&str; 4] = ["generator.bpk", "discriminator.bpk", "generator-adam.bpk", "discriminator-adam.bpk"];
 pub const GAN_MODEL_FILE: &str = "model.safetensors";
 
 pub fn train_gan(
@@ -153,7 +154,7 @@ pub fn train_gan(
     config.model.classes = if data.classes.len() > 1 { data.classes.len() } else { 0 };
     let run = RunDir::create(run_dir)?;
     let adam = |c: &GanConfig| AdamConfig::new().with_beta_1(c.beta1).with_beta_2(c.beta2).with_epsilon(1e-8).init();
-    let mut trainer = match run.load_checkpoint::<GanState>(&BLOBS)? {
+    let mut trainer = match run.load_checkpoint::<GanState>(&GAN_BLOBS)? {
         Some(checkpoint) => {
             let mut state = checkpoint.state;
             let mut wanted = config.clone();
@@ -166,18 +167,16 @@ pub fn train_gan(
             }
             state.config.steps = config.steps;
             let blob = |i: usize| &checkpoint.blobs[i].1;
-            let g = load_module_bytes(state.config.model.init_generator(device), blob(0), BLOBS[0])?;
-            let d = load_module_bytes(state.config.model.init_discriminator(device), blob(1), BLOBS[1])?;
-            let optimizer = |i: usize| {
-                adam(&state.config)
-                    .from_bytes(Bytes::from_bytes_vec(blob(i).clone()))
-                    .map_err(|e| RunError::Checkpoint { path: BLOBS[i].into(), reason: e.to_string() })
-            };
+            let g = load_module_bytes(state.config.model.init_generator(device), blob(0), GAN_BLOBS[0])?;
+            let d = load_module_bytes(state.config.model.init_discriminator(device), blob(1), GAN_BLOBS[1])?;
+            let optimizer = |i: usize| load_optimizer(adam(&state.config), blob(i), GAN_BLOBS[i]);
             let (opt_g, opt_d) = (optimizer(2)?, optimizer(3)?);
             GanTrainer { g, d, opt_g, opt_d, state, data, device }
         }
         None => {
-            device.seed(config.seed);
+            let (g, d) = seeded_init(device, config.seed, || {
+                (config.model.init_generator(device), config.model.init_discriminator(device))
+            });
             let state = GanState {
                 step: 0,
                 rng: Rng::new(config.seed),
@@ -186,15 +185,7 @@ pub fn train_gan(
                 config: config.clone(),
                 classes: data.classes.clone(),
             };
-            GanTrainer {
-                g: config.model.init_generator(device),
-                d: config.model.init_discriminator(device),
-                opt_g: adam(&config),
-                opt_d: adam(&config),
-                state,
-                data,
-                device,
-            }
+            GanTrainer { g, d, opt_g: adam(&config), opt_d: adam(&config), state, data, device }
         }
     };
     let cadence =
@@ -284,13 +275,7 @@ impl Trainer for GanTrainer<'_> {
     }
 
     fn save(&self, run: &RunDir) -> Result<(), RunError> {
-        let opt = |o: &ModuleOptimizer| o.into_bytes().expect("in-memory optimizer record").to_vec();
-        let blobs = vec![
-            (BLOBS[0].to_string(), module_bytes(&self.g)),
-            (BLOBS[1].to_string(), module_bytes(&self.d)),
-            (BLOBS[2].to_string(), opt(&self.opt_g)),
-            (BLOBS[3].to_string(), opt(&self.opt_d)),
-        ];
+        let blobs = gan_blobs(&self.g, &self.d, &self.opt_g, &self.opt_d);
         run.save_checkpoint(&Checkpoint { blobs, state: self.state.clone() })?;
         let info = ModelInfo {
             styles: self.state.classes.clone(),

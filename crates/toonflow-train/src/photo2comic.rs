@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
-use burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use toonflow_model::burn;
 use toonflow_model::discriminator::{DiscriminatorConfig, PatchDiscriminator};
@@ -24,7 +24,10 @@ use crate::driver::{drive, Cadence, Outcome, Trainer};
 use crate::imageset::ImageSet;
 use crate::prepare::{DatasetInfo, DATASET_FILE, TRAIN_PHOTOS_FILE, VALIDATION_PHOTOS_FILE};
 use crate::rng::Rng;
-use crate::run::{image_grid, io_error, load_module_bytes, module_bytes, Checkpoint, RunDir, RunError};
+use crate::run::{
+    gan_blobs, image_grid, io_error, load_module_bytes, load_optimizer, seeded_init, Checkpoint, RunDir, RunError,
+    GAN_BLOBS,
+};
 
 /// What the content and style losses compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,7 +172,6 @@ struct LoopState {
     styles: Vec<String>,
 }
 
-const BLOBS: [&str; 4] = ["generator.bpk", "discriminator.bpk", "generator-adam.bpk", "discriminator-adam.bpk"];
 pub const MODEL_FILE: &str = "model.safetensors";
 
 struct Data {
@@ -283,7 +285,7 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
         let d = DiscriminatorConfig { base_channels: c.discriminator_channels, styles: c.generator.styles };
         (c.generator.init(device), d.init(device))
     };
-    match run.load_checkpoint::<LoopState>(&BLOBS)? {
+    match run.load_checkpoint::<LoopState>(&GAN_BLOBS)? {
         Some(checkpoint) => {
             let mut state = checkpoint.state;
             // Only the length of a run may change when it is resumed.
@@ -299,20 +301,15 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
             state.config.steps = config.steps;
             let (g, d) = init(&state.config);
             let blob = |i: usize| &checkpoint.blobs[i].1;
-            let g = load_module_bytes(g, blob(0), BLOBS[0])?;
-            let d = load_module_bytes(d, blob(1), BLOBS[1])?;
-            let optimizer = |i: usize| {
-                adam(&state.config)
-                    .from_bytes(Bytes::from_bytes_vec(blob(i).clone()))
-                    .map_err(|e| RunError::Checkpoint { path: BLOBS[i].into(), reason: e.to_string() })
-            };
+            let g = load_module_bytes(g, blob(0), GAN_BLOBS[0])?;
+            let d = load_module_bytes(d, blob(1), GAN_BLOBS[1])?;
+            let optimizer = |i: usize| load_optimizer(adam(&state.config), blob(i), GAN_BLOBS[i]);
             let (opt_g, opt_d) = (optimizer(2)?, optimizer(3)?);
             tracing::info!(step = state.step, "resuming from checkpoint");
             Ok(PhotoTrainer { g, d, opt_g, opt_d, state })
         }
         None => {
-            device.seed(config.seed);
-            let (g, d) = init(&config);
+            let (g, d) = seeded_init(device, config.seed, || init(&config));
             let state = LoopState {
                 step: 0,
                 rng: Rng::new(config.seed),
@@ -328,13 +325,7 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
 }
 
 fn save(run: &RunDir, trainer: &PhotoTrainer, data: &Data) -> Result<(), RunError> {
-    let opt = |o: &ModuleOptimizer| o.into_bytes().expect("in-memory optimizer record").to_vec();
-    let blobs = vec![
-        (BLOBS[0].to_string(), module_bytes(&trainer.g)),
-        (BLOBS[1].to_string(), module_bytes(&trainer.d)),
-        (BLOBS[2].to_string(), opt(&trainer.opt_g)),
-        (BLOBS[3].to_string(), opt(&trainer.opt_d)),
-    ];
+    let blobs = gan_blobs(&trainer.g, &trainer.d, &trainer.opt_g, &trainer.opt_d);
     run.save_checkpoint(&Checkpoint { blobs, state: trainer.state.clone() })?;
     let state = &trainer.state;
     let info = ModelInfo {

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
+use burn::optim::ModuleOptimizer;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
@@ -115,6 +116,38 @@ impl RunDir {
     pub fn sample_path(&self, step: usize) -> PathBuf {
         self.root.join(SAMPLES_DIR).join(format!("step-{step:06}.png"))
     }
+}
+
+/// Builds freshly initialized networks from `seed`. burn's random generator is global to the
+/// process, so seeding and initializing happen under one lock: two runs starting at once (tests
+/// do) would otherwise draw from each other's sequence and lose reproducibility.
+pub fn seeded_init<T>(device: &burn::tensor::Device, seed: u64, init: impl FnOnce() -> T) -> T {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    init()
+}
+
+/// Files of a GAN checkpoint: both networks and both optimizers.
+pub const GAN_BLOBS: [&str; 4] = ["generator.bpk", "discriminator.bpk", "generator-adam.bpk", "discriminator-adam.bpk"];
+
+/// The blobs of [`GAN_BLOBS`], in order.
+pub fn gan_blobs<G: Module, D: Module>(
+    g: &G,
+    d: &D,
+    opt_g: &ModuleOptimizer,
+    opt_d: &ModuleOptimizer,
+) -> Vec<(String, Vec<u8>)> {
+    let opt = |o: &ModuleOptimizer| o.into_bytes().expect("in-memory optimizer record").to_vec();
+    let bytes = [module_bytes(g), module_bytes(d), opt(opt_g), opt(opt_d)];
+    GAN_BLOBS.iter().map(|n| n.to_string()).zip(bytes).collect()
+}
+
+/// Restores optimizer state saved by [`gan_blobs`] into a freshly configured optimizer.
+pub fn load_optimizer(fresh: ModuleOptimizer, bytes: &[u8], name: &str) -> Result<ModuleOptimizer, RunError> {
+    fresh
+        .from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| RunError::Checkpoint { path: name.into(), reason: e.to_string() })
 }
 
 pub fn module_bytes<M: Module>(module: &M) -> Vec<u8> {
