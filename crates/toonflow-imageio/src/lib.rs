@@ -18,6 +18,16 @@ pub const DEFAULT_MAX_PIXELS: u64 = 64_000_000;
 /// Formats read, by name, for messages.
 pub const READ_FORMATS: &str = "PNG, JPEG, WebP, BMP, TIFF or GIF";
 
+/// File extensions picked up when searching folders for images.
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
+
+/// Whether a path ends in one of [`IMAGE_EXTENSIONS`] (any case).
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// What can go wrong with an image file; every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {

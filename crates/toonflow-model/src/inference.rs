@@ -49,6 +49,11 @@ impl Default for TileConfig {
     }
 }
 
+/// The one-item batch of style indices the generator takes.
+fn style_index(style: usize, device: &Device) -> Tensor<1, Int> {
+    Tensor::from_data(TensorData::new(vec![style as i64], [1]), device)
+}
+
 pub fn output_tensor_to_planar(y: Tensor<4>) -> PlanarImage {
     let [_, _, height, width] = y.dims();
     let data = y.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 output");
@@ -64,7 +69,7 @@ pub fn run_generator(
     tiles: TileConfig,
     device: &Device,
 ) -> PlanarImage {
-    let style_tensor = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), device);
+    let style_tensor = style_index(style, device);
     if image.width * image.height <= tiles.max_whole_pixels {
         return output_tensor_to_planar(g.forward(image.to_tensor(device), Some(&style_tensor)));
     }
@@ -76,7 +81,7 @@ pub fn run_generator(
 /// image (a 2x2 grid, or the whole image when it is small). Full resolution matters: a shrunk
 /// copy has other spatial frequencies, and the layers respond to them differently.
 pub fn record_stats(g: &Generator, image: &PlanarImage, style: usize, side: usize, device: &Device) -> Vec<[f32; 2]> {
-    let style_tensor = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), device);
+    let style_tensor = style_index(style, device);
     let (cw, ch) = (side.min(image.width), side.min(image.height));
     let spots = |len: usize, crop: usize| if len > crop { vec![0, len - crop] } else { vec![0] };
     let mut pooled: Vec<[f64; 2]> = Vec::new();
@@ -118,7 +123,7 @@ pub fn run_tiled(
     assert!(tile.is_multiple_of(SIZE_MULTIPLE), "tile side must be a multiple of {SIZE_MULTIPLE}");
     let margin = g.receptive_radius().next_multiple_of(SIZE_MULTIPLE);
     let (w, h) = (image.width, image.height);
-    let style_tensor = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), device);
+    let style_tensor = style_index(style, device);
     let mut out = vec![0f32; 3 * w * h];
     for ty in (0..h).step_by(tile) {
         for tx in (0..w).step_by(tile) {

@@ -450,12 +450,15 @@ impl PhotoTrainer {
         let adv = config.adversarial;
         let p = if config.ada.enabled { self.state.ada.p } else { 0.0 };
 
+        // One generator pass serves both steps: D sees it detached, and G's weights do not
+        // change before its own step.
+        let fake = self.g.forward(batch.photos.clone(), labels);
+
         // Discriminator step.
         self.d = self.d.clone().power_iteration();
-        let fake = self.g.forward(batch.photos.clone(), labels).detach();
         let rng = &mut self.state.rng;
         let real_logits = self.d.forward(ada::augment(batch.style.clone(), p, rng), labels);
-        let fake_logits = self.d.forward(ada::augment(fake, p, rng), labels);
+        let fake_logits = self.d.forward(ada::augment(fake.clone().detach(), p, rng), labels);
         let grey_logits = self.d.forward(ada::augment(loss::grayscale(batch.style.clone()), p, rng), labels);
         let smooth_logits = self.d.forward(ada::augment(batch.smoothed.clone(), p, rng), labels);
         let d_loss = adv.d_real(real_logits.clone())
@@ -474,7 +477,6 @@ impl PhotoTrainer {
         log.ada_rt = self.state.ada.rt;
 
         // Generator step.
-        let fake = self.g.forward(batch.photos.clone(), labels);
         let k = self.state.adversarial_k;
         let g_adv = adv.g(self.d.forward(ada::augment(fake.clone(), p, &mut self.state.rng), labels))
             * (w.adversarial * k) as f64;

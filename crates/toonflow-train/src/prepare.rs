@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use toonflow_imageio::{read_image, ReadOptions};
+use toonflow_imageio::{has_image_extension, read_image, ReadOptions};
 use toonflow_imgproc::blur::gaussian_blur;
 use toonflow_imgproc::frame::{Frame, Plane};
 use toonflow_imgproc::resize::{resize_cover, ResizeFilter};
@@ -143,17 +143,10 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PrepareError> {
 
 /// Image files under `dir`, recursively, in name order.
 pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, PrepareError> {
-    const EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| PrepareError::Folder(dir.display().to_string(), e.to_string()))?;
-        let is_image = entry
-            .path()
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .is_some_and(|e| EXTENSIONS.contains(&e.as_str()));
-        if entry.file_type().is_file() && is_image {
+        if entry.file_type().is_file() && has_image_extension(entry.path()) {
             files.push(entry.into_path());
         }
     }

@@ -180,7 +180,7 @@ fn ada_probability_rises_when_the_discriminator_overfits() {
     // In training: two style images, a discriminator that memorizes them, p climbs.
     let dir = tempfile::tempdir().unwrap();
     let data = prepared(dir.path());
-    let mut train_config = tiny_config(100);
+    let mut train_config = tiny_config(200);
     train_config.ada = AdaConfig { speed_images: 50.0, interval: 2, ..AdaConfig::default() };
     // A fast discriminator against a nearly frozen generator: D memorizes the four style images.
     train_config.lr_discriminator = 2e-3;

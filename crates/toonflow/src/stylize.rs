@@ -10,12 +10,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use toonflow_imageio::{read_image, write_image, OutputFormat, ReadOptions};
+use toonflow_imageio::{has_image_extension, read_image, write_image, OutputFormat, ReadOptions};
 use toonflow_imgproc::comic::{stylize, ComicConfig, Preset, ToneConfig};
 use toonflow_imgproc::tone::Screen;
 
-/// File extensions picked up when searching folders.
-pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
+pub use toonflow_imageio::IMAGE_EXTENSIONS;
 
 /// One input and where its output goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,12 +79,6 @@ pub fn style_config(args: &StyleArgs) -> ComicConfig {
         *tone = ToneConfig { screen: Screen { cell: size, ..tone.screen }, ..*tone };
     }
     cfg
-}
-
-fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 impl Plan {
