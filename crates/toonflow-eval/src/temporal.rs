@@ -13,8 +13,9 @@ use toonflow_flow::consistency::consistency_mask;
 use toonflow_flow::dis::{compute_flow, DisConfig};
 use toonflow_flow::luma;
 use toonflow_flow::warp::warp_backward;
-use toonflow_imgproc::color::linear_to_srgb;
 use toonflow_imgproc::{Frame, Plane};
+
+use crate::srgb_planes;
 
 /// Streaming warping-error accumulator: push (input, output) frame pairs in order.
 pub struct WarpingError {
@@ -30,13 +31,6 @@ pub struct WarpingErrorReport {
     pub mean: f64,
     /// Each pair's error, in order.
     pub per_pair: Vec<f64>,
-}
-
-fn srgb_planes(f: &Frame) -> [Plane; 3] {
-    f.rgb.clone().map(|mut p| {
-        p.map_inplace(|v| linear_to_srgb(v.clamp(0.0, 1.0)));
-        p
-    })
 }
 
 impl WarpingError {

@@ -288,17 +288,19 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
     match run.load_checkpoint::<LoopState>(&GAN_BLOBS)? {
         Some(checkpoint) => {
             let mut state = checkpoint.state;
-            // Only the length of a run may change when it is resumed.
-            let mut wanted = config.clone();
-            wanted.steps = state.config.steps;
-            if wanted != state.config || state.styles != data.names {
+            if resumable_with(&state.config, &config).is_none() || state.styles != data.names {
                 return Err(RunError::Config(format!(
                     "{}: the checkpoint was trained with other settings or styles; use a new run folder \
-                     (or the same settings) to resume",
+                     (or the same settings) to resume; only steps, loss weights, temporal settings and \
+                     sample/checkpoint cadence may change",
                     run.root.display()
                 )));
             }
-            state.config.steps = config.steps;
+            let changed = resumable_with(&state.config, &config).unwrap_or_default();
+            if changed.iter().any(|&name| name != "steps") {
+                tracing::warn!(step = state.step, ?changed, "resuming with changed settings (fine-tuning)");
+            }
+            state.config = config;
             let (g, d) = init(&state.config);
             let blob = |i: usize| &checkpoint.blobs[i].1;
             let g = load_module_bytes(g, blob(0), GAN_BLOBS[0])?;
@@ -322,6 +324,30 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
             Ok(PhotoTrainer { opt_g: adam(&config), opt_d: adam(&config), g, d, state })
         }
     }
+}
+
+/// Whether a checkpoint trained with `old` may go on with `new`, and if so which settings change.
+/// Length, loss weights, temporal regularization and cadence may change on resume (fine-tuning a
+/// model for video, say); anything that shapes the models, the data pipeline or the optimizer may
+/// not, because the checkpoint would no longer describe the run.
+fn resumable_with(old: &TrainConfig, new: &TrainConfig) -> Option<Vec<&'static str>> {
+    let mut structural = new.clone();
+    structural.steps = old.steps;
+    structural.weights = old.weights.clone();
+    structural.temporal = old.temporal.clone();
+    structural.sample_every = old.sample_every;
+    structural.checkpoint_every = old.checkpoint_every;
+    if structural != *old {
+        return None;
+    }
+    let changes = [
+        ("steps", old.steps != new.steps),
+        ("weights", old.weights != new.weights),
+        ("temporal", old.temporal != new.temporal),
+        ("sample_every", old.sample_every != new.sample_every),
+        ("checkpoint_every", old.checkpoint_every != new.checkpoint_every),
+    ];
+    Some(changes.into_iter().filter(|(_, changed)| *changed).map(|(name, _)| name).collect())
 }
 
 fn save(run: &RunDir, trainer: &PhotoTrainer, data: &Data) -> Result<(), RunError> {
@@ -567,5 +593,29 @@ impl PhotoTrainer {
         let noise: Vec<f32> = (0..dims.iter().product::<usize>()).map(|_| sigma * rng.normal()).collect();
         let noisy = x.clone() + Tensor::<4>::from_data(TensorData::new(noise, dims), device);
         (self.g.forward(noisy, labels) - gx.clone()).abs().mean()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_may_change_length_weights_and_temporal_settings_only() {
+        let old = TrainConfig::default();
+        assert_eq!(resumable_with(&old, &old), Some(vec![]));
+
+        let mut fine_tune = old.clone();
+        fine_tune.steps += 500;
+        fine_tune.weights.equivariance = 1.0;
+        fine_tune.temporal.max_shift = 0.05;
+        assert_eq!(resumable_with(&old, &fine_tune), Some(vec!["steps", "weights", "temporal"]));
+
+        let mut other_crop = old.clone();
+        other_crop.crop = 128;
+        assert_eq!(resumable_with(&old, &other_crop), None);
+        let mut other_lr = old.clone();
+        other_lr.lr_generator = 1e-3;
+        assert_eq!(resumable_with(&old, &other_lr), None);
     }
 }

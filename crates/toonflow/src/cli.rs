@@ -171,7 +171,7 @@ pub struct TrainArgs {
     pub no_adaptive_weight: bool,
 
     /// Add the temporal regularization (equivariance and noise robustness, weight 1 each), for
-    /// generators meant for video.
+    /// generators meant for video. May be added when resuming a run, to fine-tune it for video.
     #[arg(long)]
     pub temporal: bool,
 
@@ -255,6 +255,48 @@ pub enum EvalCommand {
     /// occluded, then over frame pairs. Lower is steadier. Both arguments may be videos or folders
     /// of frames; input frames are resized to the output's size when they differ.
     Temporal(EvalTemporalArgs),
+    /// How close a set of outputs is to a style: fid_vgg and swd against a folder of style images.
+    ///
+    /// fid_vgg: the Fréchet distance between Gaussians fitted to VGG16 block4_conv3 features
+    /// (each image scaled and centre-cropped to 256x256; features averaged over nine overlapping
+    /// half-size windows, so each image gives nine vectors). It is NOT comparable with published
+    /// FID figures, which use Inception-v3 features and thousands of images; compare it only
+    /// between runs of this command on the same folders. swd: the multi-scale sliced Wasserstein
+    /// distance on Laplacian-pyramid patches (Karras et al. 2018), x1000, per level and mean.
+    /// Lower is closer for both. Needs the VGG16 weights (scripts/fetch-vgg16.sh).
+    Style(EvalStyleArgs),
+    /// How much of each input an output keeps: SSIM on luminance and edge agreement (F1 of
+    /// edges within one pixel), pairing outputs with inputs by file name without extension.
+    /// Higher keeps more; an identical image scores 1 on both.
+    Content(EvalContentArgs),
+}
+
+/// Flags of `toonflow eval style`.
+#[derive(Debug, Args)]
+pub struct EvalStyleArgs {
+    /// Folder of stylized images.
+    #[arg(long, value_name = "DIR")]
+    pub outputs: PathBuf,
+    /// Folder of images of the target style.
+    #[arg(long, value_name = "DIR")]
+    pub style: PathBuf,
+    /// Print JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `toonflow eval content`.
+#[derive(Debug, Args)]
+pub struct EvalContentArgs {
+    /// Folder of source images.
+    #[arg(long, value_name = "DIR")]
+    pub inputs: PathBuf,
+    /// Folder of their stylized versions (same file names, any image extension).
+    #[arg(long, value_name = "DIR")]
+    pub outputs: PathBuf,
+    /// Print JSON on stdout instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `toonflow eval temporal`.

@@ -105,6 +105,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Eval(EvalCommand::Temporal(args)) => eval::temporal(args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(EvalCommand::Style(args)) => eval::style(args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(EvalCommand::Content(args)) => eval::content(args).map(|()| ExitCode::SUCCESS),
         Command::Prepare(args) => train::run_prepare(args, cli.quiet).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => {
             let interrupted = train::run_train(args, cli.quiet, &interrupted)?;
