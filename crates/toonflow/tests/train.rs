@@ -200,3 +200,18 @@ fn gan_trains_and_samples_a_grid() {
     let out = toonflow(&["gan", "sample", s(&run), "-o", s(&grid), "--class", "x"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_shipped_model_loads_and_stylizes() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/clipart-temporal.safetensors");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.png");
+    let run = toonflow(&["stylize", s(&fixture("photo.jpg")), "-o", s(&out), "--model", s(&model)]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (photo, styled) = (image::open(fixture("photo.jpg")).unwrap().to_rgb8(), image::open(&out).unwrap().to_rgb8());
+    assert_eq!(photo.dimensions(), styled.dimensions());
+    // The model changes the picture (its warm palette) but keeps it recognisable.
+    let mean_diff = photo.as_raw().iter().zip(styled.as_raw()).map(|(a, b)| a.abs_diff(*b) as f64).sum::<f64>()
+        / photo.as_raw().len() as f64;
+    assert!(mean_diff > 5.0 && mean_diff < 80.0, "mean difference {mean_diff}");
+}
