@@ -263,10 +263,12 @@ pub enum EvalCommand {
     /// FID figures, which use Inception-v3 features and thousands of images; compare it only
     /// between runs of this command on the same folders. swd: the multi-scale sliced Wasserstein
     /// distance on Laplacian-pyramid patches (Karras et al. 2018), x1000, per level and mean.
-    /// Lower is closer for both. Needs the VGG16 weights (scripts/fetch-vgg16.sh).
+    /// Lower is closer for both. Folders are searched recursively. Needs the VGG16 weights
+    /// (scripts/fetch-vgg16.sh).
     Style(EvalStyleArgs),
     /// How much of each input an output keeps: SSIM on luminance and edge agreement (F1 of
-    /// edges within one pixel), pairing outputs with inputs by file name without extension.
+    /// edges within one pixel), pairing outputs with inputs by path without extension (as
+    /// `stylize` writes them). Folders are searched recursively.
     /// Higher keeps more; an identical image scores 1 on both.
     Content(EvalContentArgs),
 }

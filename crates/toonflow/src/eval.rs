@@ -76,12 +76,18 @@ pub fn temporal(args: &EvalTemporalArgs) -> Result<()> {
     Ok(())
 }
 
-/// Image files directly inside `dir`, sorted by name.
+/// Image files in `dir` and its subfolders, sorted by path.
 fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("{}: cannot read the folder", dir.display()))?;
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && has_image_extension(p)).collect();
-    files.sort();
+    if !dir.is_dir() {
+        bail!("{}: not a folder", dir.display());
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("{}: cannot read the folder", dir.display()))?;
+        if entry.file_type().is_file() && has_image_extension(entry.path()) {
+            files.push(entry.into_path());
+        }
+    }
     if files.is_empty() {
         bail!("{}: no images (png, jpg, webp, bmp, tiff, gif) in this folder", dir.display());
     }
@@ -183,13 +189,19 @@ pub fn style(args: &EvalStyleArgs) -> Result<()> {
     Ok(())
 }
 
-/// Pairs each output with the input of the same file stem; unmatched outputs are reported.
+/// `path` relative to `root` without its extension: what pairs an output with its input.
+fn pairing_key(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root).unwrap_or(path).with_extension("")
+}
+
+/// Pairs each output with the input at the same relative path, extension aside (`stylize`
+/// mirrors a folder tree and may change the format); unmatched outputs are reported.
 fn content_pairs(inputs: &Path, outputs: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
-    let input_files = image_files(inputs)?;
-    let stem = |p: &Path| p.file_stem().map(|s| s.to_os_string());
+    let by_key: std::collections::HashMap<PathBuf, PathBuf> =
+        image_files(inputs)?.into_iter().map(|p| (pairing_key(inputs, &p), p)).collect();
     let mut pairs = Vec::new();
     for output in image_files(outputs)? {
-        match input_files.iter().find(|i| stem(i) == stem(&output)) {
+        match by_key.get(&pairing_key(outputs, &output)) {
             Some(input) => pairs.push((input.clone(), output)),
             None => tracing::warn!("{}: no input of the same name in {}; skipped", output.display(), inputs.display()),
         }
@@ -213,7 +225,7 @@ pub fn content(args: &EvalContentArgs) -> Result<()> {
             } else {
                 a
             };
-            let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = output.strip_prefix(&args.outputs).unwrap_or(output).display().to_string();
             Some((name, ssim_luma(&a, &b), edge_agreement(&a, &b)))
         })
         .collect();

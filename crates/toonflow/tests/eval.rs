@@ -130,6 +130,14 @@ fn content_scores_pair_outputs_with_inputs_by_name() {
     let (ssim, edges) = (v["ssim"].as_f64().unwrap(), v["edge_agreement"].as_f64().unwrap());
     assert!(ssim < 1.0 && ssim > 0.5 && edges > 0.8, "{v}");
 
+    // Folder trees pair by relative path, as `stylize` mirrors them.
+    let (tree_in, tree_out) = (root.path().join("tree-in"), root.path().join("tree-out"));
+    colour_shifted(&a, &tree_in.join("sub"), 0);
+    colour_shifted(&a, &tree_out.join("sub"), 0);
+    let tree = json(&["eval", "content", "--inputs", s(&tree_in), "--outputs", s(&tree_out), "--json"]);
+    assert_eq!(tree["pairs"], 6);
+    assert!((tree["ssim"].as_f64().unwrap() - 1.0).abs() < 1e-6, "{tree}");
+
     let empty = root.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let out = toonflow(&["eval", "content", "--inputs", s(&a), "--outputs", s(&empty)]);
