@@ -211,11 +211,21 @@ struct PhotoTrainer {
     state: LoopState,
 }
 
+/// What a resumed run may change besides its length and cadence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnResume {
+    /// Nothing else: a forgotten flag must not silently change a run.
+    KeepSettings,
+    /// Loss weights and temporal settings too (fine-tuning, e.g. for video); the change is logged.
+    FineTune,
+}
+
 /// Trains (or resumes) a run. `progress` sees every step's log line.
 pub fn train(
     data_dir: &Path,
     run_dir: &Path,
     mut config: TrainConfig,
+    on_resume: OnResume,
     device: &Device,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&StepLog),
@@ -224,7 +234,7 @@ pub fn train(
     config.generator.styles = data.names.len();
     config.crop = config.crop.min(data.photos.size);
     let run = RunDir::create(run_dir)?;
-    let trainer = start_or_resume(&run, config, &data, device)?;
+    let trainer = start_or_resume(&run, config, on_resume, &data, device)?;
     let config = trainer.state.config.clone();
     let vgg = match config.features {
         FeatureNet::Vgg16 => Some(Vgg16::load(device).map_err(|e| RunError::Config(e.to_string()))?),
@@ -280,7 +290,13 @@ fn adam(config: &TrainConfig) -> ModuleOptimizer {
     AdamConfig::new().with_beta_1(config.beta1).with_beta_2(config.beta2).with_epsilon(1e-8).init()
 }
 
-fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Device) -> Result<PhotoTrainer, RunError> {
+fn start_or_resume(
+    run: &RunDir,
+    config: TrainConfig,
+    on_resume: OnResume,
+    data: &Data,
+    device: &Device,
+) -> Result<PhotoTrainer, RunError> {
     let init = |c: &TrainConfig| {
         let d = DiscriminatorConfig { base_channels: c.discriminator_channels, styles: c.generator.styles };
         (c.generator.init(device), d.init(device))
@@ -288,17 +304,24 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
     match run.load_checkpoint::<LoopState>(&GAN_BLOBS)? {
         Some(checkpoint) => {
             let mut state = checkpoint.state;
-            if resumable_with(&state.config, &config).is_none() || state.styles != data.names {
+            let Some(changed) = resumable_with(&state.config, &config).filter(|_| state.styles == data.names) else {
                 return Err(RunError::Config(format!(
                     "{}: the checkpoint was trained with other settings or styles; use a new run folder \
-                     (or the same settings) to resume; only steps, loss weights, temporal settings and \
-                     sample/checkpoint cadence may change",
+                     (or the same settings) to resume",
                     run.root.display()
                 )));
-            }
-            let changed = resumable_with(&state.config, &config).unwrap_or_default();
-            if changed.iter().any(|&name| name != "steps") {
-                tracing::warn!(step = state.step, ?changed, "resuming with changed settings (fine-tuning)");
+            };
+            let tuned: Vec<&str> = changed.into_iter().filter(|&name| FINE_TUNING.contains(&name)).collect();
+            if !tuned.is_empty() {
+                if on_resume != OnResume::FineTune {
+                    return Err(RunError::Config(format!(
+                        "{}: the checkpoint was trained with other {}; resume with the same settings, or \
+                         pass --fine-tune to go on with the new ones",
+                        run.root.display(),
+                        tuned.join(" and ").replace("weights", "loss weights").replace("temporal", "temporal settings")
+                    )));
+                }
+                tracing::warn!(step = state.step, changed = ?tuned, "fine-tuning: resuming with changed settings");
             }
             state.config = config;
             let (g, d) = init(&state.config);
@@ -325,6 +348,9 @@ fn start_or_resume(run: &RunDir, config: TrainConfig, data: &Data, device: &Devi
         }
     }
 }
+
+/// The settings that only [`OnResume::FineTune`] may change.
+const FINE_TUNING: [&str; 2] = ["weights", "temporal"];
 
 /// Whether a checkpoint trained with `old` may go on with `new`, and if so which settings change.
 /// Length, loss weights, temporal regularization and cadence may change on resume (fine-tuning a

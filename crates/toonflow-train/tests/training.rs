@@ -12,7 +12,7 @@ use toonflow_train::ada::{AdaConfig, AdaState};
 use toonflow_train::dcgan::{load_gan_data, sample_grid, train_gan, GanConfig, GanLog};
 use toonflow_train::driver::Outcome;
 use toonflow_train::imageset::ImageSet;
-use toonflow_train::photo2comic::{train, FeatureNet, StepLog, TrainConfig, MODEL_FILE};
+use toonflow_train::photo2comic::{train, FeatureNet, OnResume, StepLog, TrainConfig, MODEL_FILE};
 use toonflow_train::prepare::{prepare, PrepareConfig, StyleSource};
 use toonflow_train::rng::Rng;
 
@@ -76,9 +76,16 @@ fn tiny_config(steps: usize) -> TrainConfig {
 
 fn run(data: &Path, out: &Path, config: TrainConfig) -> Vec<StepLog> {
     let mut logs = Vec::new();
-    let outcome =
-        train(data, out, config, &Device::flex().autodiff(), &AtomicBool::new(false), &mut |l| logs.push(l.clone()))
-            .unwrap();
+    let outcome = train(
+        data,
+        out,
+        config,
+        OnResume::KeepSettings,
+        &Device::flex().autodiff(),
+        &AtomicBool::new(false),
+        &mut |l| logs.push(l.clone()),
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Finished);
     logs
 }
@@ -197,13 +204,14 @@ fn cancelled_run_saves_a_checkpoint_and_reports_it() {
     let cancel = AtomicBool::new(false);
     let out = dir.path().join("run");
     let mut seen = 0;
-    let outcome = train(&data, &out, tiny_config(50), &Device::flex().autodiff(), &cancel, &mut |_| {
-        seen += 1;
-        if seen == 2 {
-            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    })
-    .unwrap();
+    let outcome =
+        train(&data, &out, tiny_config(50), OnResume::KeepSettings, &Device::flex().autodiff(), &cancel, &mut |_| {
+            seen += 1;
+            if seen == 2 {
+                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+        .unwrap();
     assert_eq!(outcome, Outcome::Interrupted);
     let (_, _, info) = modelfile::load_generator(&out.join(MODEL_FILE), &Device::flex()).unwrap();
     assert_eq!(info.training["steps"].as_u64(), Some(2));

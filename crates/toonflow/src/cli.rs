@@ -171,9 +171,15 @@ pub struct TrainArgs {
     pub no_adaptive_weight: bool,
 
     /// Add the temporal regularization (equivariance and noise robustness, weight 1 each), for
-    /// generators meant for video. May be added when resuming a run, to fine-tune it for video.
+    /// generators meant for video. Add it with --fine-tune when resuming a run to fine-tune that
+    /// model for video.
     #[arg(long)]
     pub temporal: bool,
+
+    /// Let a resumed run go on with other loss weights or temporal settings than its checkpoint
+    /// (without it, a changed setting is refused, so a forgotten flag cannot change a run).
+    #[arg(long)]
+    pub fine_tune: bool,
 
     /// Steps between sample grids.
     #[arg(long)]

@@ -11,7 +11,7 @@ use toonflow_model::loss::AdversarialLoss;
 use toonflow_model::modelfile;
 use toonflow_train::dcgan::{load_gan_data, sample_grid, train_gan, GanConfig, GAN_MODEL_FILE};
 use toonflow_train::driver::Outcome;
-use toonflow_train::photo2comic::{train, TrainConfig, MODEL_FILE};
+use toonflow_train::photo2comic::{train, OnResume, TrainConfig, MODEL_FILE};
 use toonflow_train::prepare::{prepare, PrepareConfig, StyleSource};
 
 use crate::cli::{AdversarialArg, GanSampleArgs, GanTrainArgs, PrepareArgs, TrainArgs};
@@ -125,7 +125,8 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
         return Err(UsageError("--batch must be positive and --crop a multiple of 8, at least 16".into()).into());
     }
     let bar = bar(quiet, config.steps);
-    let outcome = train(&args.data, &args.output, config, &training_device(), cancel, &mut |log| {
+    let on_resume = if args.fine_tune { OnResume::FineTune } else { OnResume::KeepSettings };
+    let outcome = train(&args.data, &args.output, config, on_resume, &training_device(), cancel, &mut |log| {
         bar.set_position(log.step as u64);
         bar.set_message(format!(
             "{} G {:.3} (content {:.3} style {:.3} adv {:.3}) D {:.3} acc {:.2}/{:.2} ada p {:.2}",

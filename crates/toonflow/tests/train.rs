@@ -100,6 +100,19 @@ fn train_resumes_and_its_model_stylizes() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("other settings"), "{}", stderr(&out));
 
+    // New loss weights (here: the temporal terms) need --fine-tune; with it the run goes on.
+    let temporal = ["-q", "train", s(&data), "-o", s(&run), "--config", s(&config), "--steps", "7", "--temporal"];
+    let out = toonflow(&temporal);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--fine-tune"), "{}", stderr(&out));
+    assert_eq!(log_lines(&run), 6);
+    let out = toonflow(&[&temporal[..], &["--fine-tune"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(log_lines(&run), 7);
+    let last: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().last().unwrap()).unwrap();
+    assert!(last["equivariance"].as_f64().unwrap() > 0.0, "{last}");
+
     let model = run.join("model.safetensors");
     let styled = dir.path().join("styled.png");
     let out = toonflow(&["-q", "stylize", s(&fixture("photo.jpg")), "-o", s(&styled), "--model", s(&model)]);
