@@ -2,7 +2,8 @@
 # The comparison table of the README: built-in styles and trained models on the held-out photos,
 # frames and clips of the demo data (scripts/demo-data.sh), against the held-out drawings.
 #
-# Usage: bash scripts/compare-models.sh DEMO OUT [NAME=MODEL.safetensors ...]
+# Usage: bash scripts/compare-models.sh DEMO OUT [NAME=MODEL.safetensors[,FLAG...] ...]
+#   e.g. gan=runs/x/model.safetensors gan-kept=runs/x/model.safetensors,--keep-colors
 #   DEMO  the folder demo-data.sh made (heldout-photos/, clips/, comics/heldout/)
 #   OUT   where outputs, JSON figures and table.md go
 # Rows: the unchanged photos (the reference), the comic and webtoon presets, then each model.
@@ -18,11 +19,14 @@ shift 2
 mkdir -p "$out"
 demo=$(realpath "$demo") out=$(realpath "$out")
 models=()
-for spec in "$@"; do models+=("${spec%%=*}=$(realpath "${spec#*=}")"); done
+for spec in "$@"; do
+  model=${spec#*=} extra=""
+  if [[ $model == *,* ]]; then extra=${model#*,}; extra=${extra//,/ }; model=${model%%,*}; fi
+  models+=("${spec%%=*}=$(realpath "$model") $extra")
+done
 cd "$(dirname "$0")/.."
 cargo build --release -q -p toonflow
 bin=target/release/toonflow
-mkdir -p "$out"
 photos="$demo/heldout-photos"
 style="$demo/comics/heldout"
 megapixels=$(for f in "$photos"/*; do ffprobe -v error -show_entries stream=width,height -of csv=p=0 "$f"; done |

@@ -434,6 +434,11 @@ pub struct StyleArgs {
     #[arg(long, value_name = "NAME", requires = "model")]
     pub style_id: Option<String>,
 
+    /// With --model: keep the photo's colours — the model's lightness with the photo's hue and
+    /// chroma (Oklab). Removes a model's colour casts; keeps its shading, smoothing and lines.
+    #[arg(long, requires = "model")]
+    pub keep_colors: bool,
+
     /// The look.
     #[arg(short, long, value_enum, default_value = "comic")]
     pub style: StyleArg,

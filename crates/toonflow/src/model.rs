@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use toonflow_imgproc::color::linear_to_srgb;
+use toonflow_imgproc::color::{linear_to_oklab, linear_to_srgb, oklab_to_linear};
 use toonflow_imgproc::frame::{Frame, Plane};
 use toonflow_model::burn::tensor::Device;
 use toonflow_model::generator::Generator;
@@ -19,11 +19,12 @@ pub struct GanStyle {
     generator: Generator,
     style: usize,
     strength: f32,
+    keep_colors: bool,
     device: Device,
 }
 
 impl GanStyle {
-    pub fn load(path: &Path, style_id: Option<&str>, strength: f32) -> Result<Self> {
+    pub fn load(path: &Path, style_id: Option<&str>, strength: f32, keep_colors: bool) -> Result<Self> {
         let device = Device::flex();
         let (generator, _, info): (Generator, _, ModelInfo) = modelfile::load_generator(path, &device)?;
         let style = match style_id {
@@ -36,7 +37,7 @@ impl GanStyle {
                 ))
             })?,
         };
-        Ok(Self { generator, style, strength, device })
+        Ok(Self { generator, style, strength, keep_colors, device })
     }
 
     /// Stylizes a linear-light frame; alpha is kept, `strength` blends with the input in linear
@@ -61,7 +62,10 @@ impl GanStyle {
                 interleaved[i * 3 + c] = ((styled.data[c * n + i] + 1.0) / 2.0).clamp(0.0, 1.0);
             }
         }
-        let out = Frame::from_srgb_f32(w, h, 3, &interleaved);
+        let mut out = Frame::from_srgb_f32(w, h, 3, &interleaved);
+        if self.keep_colors {
+            out = with_colors_of(&out, frame);
+        }
         let s = self.strength;
         let rgb = [0, 1, 2].map(|c| {
             let blended =
@@ -70,6 +74,22 @@ impl GanStyle {
         });
         Frame::new(rgb, frame.alpha.clone())
     }
+}
+
+/// `lightness`'s Oklab L with `colors`' a and b (same size): the style's shading in the photo's
+/// colours.
+fn with_colors_of(lightness: &Frame, colors: &Frame) -> Frame {
+    let (w, h) = (lightness.width(), lightness.height());
+    let pixel = |f: &Frame, i: usize| [0, 1, 2].map(|c| f.rgb[c].data()[i]);
+    let mixed: Vec<[f32; 3]> = (0..w * h)
+        .map(|i| {
+            let [l, _, _] = linear_to_oklab(pixel(lightness, i));
+            let [_, a, b] = linear_to_oklab(pixel(colors, i));
+            oklab_to_linear([l, a, b])
+        })
+        .collect();
+    let plane = |c: usize| Plane::from_vec(w, h, mixed.iter().map(|p| p[c].clamp(0.0, 1.0)).collect());
+    Frame::new([plane(0), plane(1), plane(2)], None)
 }
 
 impl FrameStylizer for GanStyle {
@@ -83,6 +103,6 @@ pub fn load_optional(args: &crate::cli::StyleArgs) -> Result<Option<GanStyle>> {
     match &args.model {
         None => Ok(None),
         Some(path) if !path.exists() => Err(anyhow!("{}: no such model file", path.display())),
-        Some(path) => GanStyle::load(path, args.style_id.as_deref(), args.strength).map(Some),
+        Some(path) => GanStyle::load(path, args.style_id.as_deref(), args.strength, args.keep_colors).map(Some),
     }
 }

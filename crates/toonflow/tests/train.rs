@@ -227,4 +227,19 @@ fn the_shipped_model_loads_and_stylizes() {
     let mean_diff = photo.as_raw().iter().zip(styled.as_raw()).map(|(a, b)| a.abs_diff(*b) as f64).sum::<f64>()
         / photo.as_raw().len() as f64;
     assert!(mean_diff > 5.0 && mean_diff < 80.0, "mean difference {mean_diff}");
+
+    // --keep-colors takes hue and chroma from the photo: the colour cast (mean red-minus-green
+    // and blue-minus-green offsets) moves back toward the photo's.
+    let kept = dir.path().join("kept.png");
+    let run = toonflow(&["stylize", s(&fixture("photo.jpg")), "-o", s(&kept), "--model", s(&model), "--keep-colors"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let kept = image::open(&kept).unwrap().to_rgb8();
+    let cast = |img: &image::RgbImage| {
+        let n = img.pixels().len() as f64;
+        let sum = |c: usize| img.pixels().map(|p| p[c] as f64 - p[1] as f64).sum::<f64>() / n;
+        (sum(0), sum(2))
+    };
+    let distance = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).hypot(a.1 - b.1);
+    let (from_model, from_kept) = (distance(cast(&styled), cast(&photo)), distance(cast(&kept), cast(&photo)));
+    assert!(from_kept < 0.5 * from_model, "cast off the photo's: model {from_model:.1}, kept {from_kept:.1}");
 }
