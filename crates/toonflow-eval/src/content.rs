@@ -4,7 +4,7 @@
 //! Wang et al. recommend, images are first box-downsampled by `round(min(w, h) / 256)` so the
 //! figures describe structure at a viewing scale rather than sensor noise.
 
-use toonflow_imgproc::blur::gaussian_blur;
+use toonflow_imgproc::blur::{gaussian_blur, sobel_magnitude};
 use toonflow_imgproc::resize::downsample_box;
 use toonflow_imgproc::{Frame, Plane};
 
@@ -65,23 +65,7 @@ const EDGE_SHARE: f64 = 0.1;
 /// Edge map: Sobel magnitude of the lightly blurred plane above its own 90th percentile (so a
 /// darker or lower-contrast output is judged by where its edges are, not how strong).
 pub fn edge_map(p: &Plane) -> Vec<bool> {
-    let s = gaussian_blur(p, 1.0);
-    let (w, h) = (s.width(), s.height());
-    let at = |x: isize, y: isize| s.get(x.clamp(0, w as isize - 1) as usize, y.clamp(0, h as isize - 1) as usize);
-    let mut magnitude = Vec::with_capacity(w * h);
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let gx = at(x + 1, y - 1) + 2.0 * at(x + 1, y) + at(x + 1, y + 1)
-                - at(x - 1, y - 1)
-                - 2.0 * at(x - 1, y)
-                - at(x - 1, y + 1);
-            let gy = at(x - 1, y + 1) + 2.0 * at(x, y + 1) + at(x + 1, y + 1)
-                - at(x - 1, y - 1)
-                - 2.0 * at(x, y - 1)
-                - at(x + 1, y - 1);
-            magnitude.push((gx * gx + gy * gy).sqrt());
-        }
-    }
+    let magnitude = sobel_magnitude(&gaussian_blur(p, 1.0)).into_vec();
     let mut sorted = magnitude.clone();
     sorted.sort_unstable_by(f32::total_cmp);
     let threshold = sorted[((1.0 - EDGE_SHARE) * (sorted.len() - 1) as f64) as usize];

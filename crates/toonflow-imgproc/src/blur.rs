@@ -124,6 +124,24 @@ pub fn convolve_separable(src: &Plane, kernel: &[f32]) -> Plane {
     out
 }
 
+/// Gradient magnitude with the 3x3 Sobel kernels, edges clamped.
+pub fn sobel_magnitude(src: &Plane) -> Plane {
+    let (w, h) = (src.width() as isize, src.height() as isize);
+    let at = |x: isize, y: isize| src.get(x.clamp(0, w - 1) as usize, y.clamp(0, h - 1) as usize);
+    Plane::from_fn(src.width(), src.height(), |x, y| {
+        let (x, y) = (x as isize, y as isize);
+        let gx = at(x + 1, y - 1) + 2.0 * at(x + 1, y) + at(x + 1, y + 1)
+            - at(x - 1, y - 1)
+            - 2.0 * at(x - 1, y)
+            - at(x - 1, y + 1);
+        let gy = at(x - 1, y + 1) + 2.0 * at(x, y + 1) + at(x + 1, y + 1)
+            - at(x - 1, y - 1)
+            - 2.0 * at(x, y - 1)
+            - at(x + 1, y - 1);
+        (gx * gx + gy * gy).sqrt()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

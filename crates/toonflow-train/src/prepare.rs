@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use toonflow_imageio::{has_image_extension, read_image, ReadOptions};
-use toonflow_imgproc::blur::gaussian_blur;
+use toonflow_imgproc::blur::{gaussian_blur, sobel_magnitude};
 use toonflow_imgproc::frame::{Frame, Plane};
 use toonflow_imgproc::resize::{resize_cover, ResizeFilter};
 
@@ -233,20 +233,7 @@ pub fn smooth_edges(rgb: &[u8], size: usize) -> Vec<u8> {
         (0.2126 * frame.rgb[0].get(x, y) + 0.7152 * frame.rgb[1].get(x, y) + 0.0722 * frame.rgb[2].get(x, y))
             .powf(1.0 / 2.2)
     });
-    let at =
-        |x: isize, y: isize| luma.get(x.clamp(0, size as isize - 1) as usize, y.clamp(0, size as isize - 1) as usize);
-    let magnitude = Plane::from_fn(size, size, |x, y| {
-        let (x, y) = (x as isize, y as isize);
-        let gx = at(x + 1, y - 1) + 2.0 * at(x + 1, y) + at(x + 1, y + 1)
-            - at(x - 1, y - 1)
-            - 2.0 * at(x - 1, y)
-            - at(x - 1, y + 1);
-        let gy = at(x - 1, y + 1) + 2.0 * at(x, y + 1) + at(x + 1, y + 1)
-            - at(x - 1, y - 1)
-            - 2.0 * at(x, y - 1)
-            - at(x + 1, y - 1);
-        (gx * gx + gy * gy).sqrt()
-    });
+    let magnitude = sobel_magnitude(&luma);
     // Edge pixels, widened by 2 px (a box max).
     let edge = |x: usize, y: usize| magnitude.get(x, y) > 0.4;
     let mask = Plane::from_fn(size, size, |x, y| {
