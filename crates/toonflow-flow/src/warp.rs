@@ -1,6 +1,7 @@
 //! Bilinear sampling and backward warping.
 
 use crate::Flow;
+use rayon::prelude::*;
 use toonflow_imgproc::Plane;
 
 /// Bilinear sample at real coordinates, clamped to the border.
@@ -71,49 +72,50 @@ pub fn sample_cubic(p: &Plane, x: f32, y: f32) -> f32 {
     sample_cubic_n([p], x, y)[0]
 }
 
-/// Largest block [`sample_block_cubic`] samples on its fast path.
+/// Largest block [`sample_block_cubic`] samples with its row buffer on the stack.
 const MAX_BLOCK: usize = 64;
 
 /// Samples a `size x size` block whose top-left corner sits at the real position `(x, y)` into
-/// `out` (row-major), bicubic. One displacement for the whole block means one set of weights:
-/// inside the image each sample is 16 multiply-adds on contiguous rows; blocks touching the
-/// border fall back to clamped per-sample reads.
+/// `out` (row-major), bicubic, clamped to the border. One displacement for the whole block means
+/// one set of weights: each sample is a vertical then a horizontal 4-tap pass over contiguous
+/// rows. Blocks over the border read clamped rows and columns the same way (a quarter of the
+/// patches of a small pyramid level touch it, so they must not take a slow path).
 pub fn sample_block_cubic(p: &Plane, x: f32, y: f32, size: usize, out: &mut [f32]) {
-    let (w, h) = (p.width(), p.height());
-    if !x.is_finite() || !y.is_finite() {
-        return sample_block_slow(p, x, y, size, out);
-    }
+    let (w, h) = (p.width() as isize, p.height() as isize);
+    // Far outside, every tap is the clamped border: the clamped position samples the same (and
+    // the indices below stay small).
+    let lo = -(size as f32) - 4.0;
+    let (x, y) = (x.clamp(lo, w as f32 + 4.0), y.clamp(lo, h as f32 + 4.0));
     let (xi, yi) = (floor_i(x), floor_i(y));
-    let (x0, y0) = (xi - 1, yi - 1);
-    let inside = x0 >= 0 && y0 >= 0 && (x0 as usize + size + 3) <= w && (y0 as usize + size + 3) <= h;
-    if !inside {
-        return sample_block_slow(p, x, y, size, out);
-    }
     let (wx, wy) = (cubic_weights(x - xi as f32), cubic_weights(y - yi as f32));
-    let (x0, y0) = (x0 as usize, y0 as usize);
-    if size > MAX_BLOCK {
-        return sample_block_slow(p, x, y, size, out);
-    }
+    let (x0, y0) = (xi - 1, yi - 1);
+    let span = size + 3;
+    let columns_inside = x0 >= 0 && x0 + span as isize <= w;
     // Per output row: vertical pass into a (size + 3)-wide row, then horizontal. One small
     // row buffer on the stack instead of a whole (size + 3) x size block to clear per call.
-    let mut v = [0f32; MAX_BLOCK + 3];
+    let (mut stack, mut heap) = ([0f32; MAX_BLOCK + 3], Vec::new());
+    let v = if span <= stack.len() {
+        &mut stack[..span]
+    } else {
+        heap.resize(span, 0.0);
+        &mut heap[..]
+    };
     for j in 0..size {
-        let rows: [&[f32]; 4] = std::array::from_fn(|r| &p.row(y0 + j + r)[x0..x0 + size + 3]);
-        let v = &mut v[..size + 3];
-        for (i, vi) in v.iter_mut().enumerate() {
-            *vi = wy[0] * rows[0][i] + wy[1] * rows[1][i] + wy[2] * rows[2][i] + wy[3] * rows[3][i];
+        let rows: [&[f32]; 4] = std::array::from_fn(|r| p.row((y0 + (j + r) as isize).clamp(0, h - 1) as usize));
+        if columns_inside {
+            let rows: [&[f32]; 4] = std::array::from_fn(|r| &rows[r][x0 as usize..x0 as usize + span]);
+            for (i, vi) in v.iter_mut().enumerate() {
+                *vi = wy[0] * rows[0][i] + wy[1] * rows[1][i] + wy[2] * rows[2][i] + wy[3] * rows[3][i];
+            }
+        } else {
+            for (i, vi) in v.iter_mut().enumerate() {
+                let c = (x0 + i as isize).clamp(0, w - 1) as usize;
+                *vi = wy[0] * rows[0][c] + wy[1] * rows[1][c] + wy[2] * rows[2][c] + wy[3] * rows[3][c];
+            }
         }
         let o = &mut out[j * size..(j + 1) * size];
         for (i, oi) in o.iter_mut().enumerate() {
             *oi = wx[0] * v[i] + wx[1] * v[i + 1] + wx[2] * v[i + 2] + wx[3] * v[i + 3];
-        }
-    }
-}
-
-fn sample_block_slow(p: &Plane, x: f32, y: f32, size: usize, out: &mut [f32]) {
-    for j in 0..size {
-        for i in 0..size {
-            out[j * size + i] = sample_cubic(p, x + i as f32, y + j as f32);
         }
     }
 }
@@ -129,9 +131,14 @@ pub fn warp_with(src: &Plane, map: impl Fn(f32, f32) -> (f32, f32) + Sync) -> Pl
 /// `out(x) = src(x + flow(x))`: brings `src` (the second frame) back onto the first frame's grid.
 /// Bicubic, so a warp does not blur the image by up to half a pixel as bilinear does.
 pub fn warp_backward(src: &Plane, flow: &Flow) -> Plane {
-    Plane::from_fn(src.width(), src.height(), |x, y| {
-        sample_cubic(src, x as f32 + flow.u.get(x, y), y as f32 + flow.v.get(x, y))
-    })
+    let (w, h) = (src.width(), src.height());
+    let mut out = Plane::new(w, h);
+    out.par_rows_mut().enumerate().for_each(|(y, row)| {
+        for (x, ((o, &u), &v)) in row.iter_mut().zip(flow.u.row(y)).zip(flow.v.row(y)).enumerate() {
+            *o = sample_cubic(src, x as f32 + u, y as f32 + v);
+        }
+    });
+    out
 }
 
 #[cfg(test)]
@@ -150,13 +157,36 @@ mod tests {
     #[test]
     fn block_sampling_matches_per_sample_cubic() {
         let src = Plane::from_fn(40, 30, |x, y| ((x * 7 + y * 13) % 11) as f32 / 10.0);
-        let mut block = vec![0f32; 64];
-        for (x, y) in [(5.3f32, 7.8f32), (0.2, 0.1), (33.5, 22.25), (-3.0, 4.0)] {
-            sample_block_cubic(&src, x, y, 8, &mut block);
-            for j in 0..8 {
-                for i in 0..8 {
-                    let want = sample_cubic(&src, x + i as f32, y + j as f32);
-                    assert!((block[j * 8 + i] - want).abs() < 1e-5, "({x},{y}) +({i},{j})");
+        // Per-sample reference with the block's border rule: taps beyond the border repeat it.
+        let tap = |x: isize, y: isize| src.get(x.clamp(0, 39) as usize, y.clamp(0, 29) as usize);
+        let reference = |x: f32, y: f32| {
+            let (xi, yi) = (x.floor() as isize, y.floor() as isize);
+            let (wx, wy) = (cubic_weights(x - xi as f32), cubic_weights(y - yi as f32));
+            (0..4)
+                .flat_map(|j| (0..4).map(move |i| (i, j)))
+                .map(|(i, j)| wx[i] * wy[j] * tap(xi - 1 + i as isize, yi - 1 + j as isize))
+                .sum::<f32>()
+        };
+        for size in [8, 70] {
+            let mut block = vec![0f32; size * size];
+            for (x, y) in
+                [(5.3f32, 7.8f32), (0.2, 0.1), (33.5, 22.25), (-3.0, 4.0), (-60.5, 2.25), (30.7, 25.1), (99.0, -80.0)]
+            {
+                sample_block_cubic(&src, x, y, size, &mut block);
+                for j in 0..size {
+                    for i in 0..size {
+                        let want = reference(x + i as f32, y + j as f32);
+                        assert!((block[j * size + i] - want).abs() < 1e-5, "({x},{y}) +({i},{j})");
+                        if (x + i as f32) >= 0.0
+                            && (x + i as f32) <= 39.0
+                            && (y + j as f32) >= 0.0
+                            && (y + j as f32) <= 29.0
+                        {
+                            // Inside the image the border rule does not matter.
+                            let cubic = sample_cubic(&src, x + i as f32, y + j as f32);
+                            assert!((block[j * size + i] - cubic).abs() < 1e-5);
+                        }
+                    }
                 }
             }
         }

@@ -65,3 +65,24 @@ fn identical_frames_give_zero_flow() {
     let max = flow.u.data().iter().chain(flow.v.data()).fold(0f32, |m, v| m.max(v.abs()));
     assert!(max < 0.05, "largest vector {max}");
 }
+
+#[test]
+fn flow_upsampling_is_a_bilinear_resize_with_scaled_vectors() {
+    use toonflow_imgproc::resize::{resize_plane, ResizeFilter};
+    let coarse = Flow {
+        u: Plane::from_fn(23, 14, |x, y| ((x * 7 + y * 3) % 5) as f32 - 2.0),
+        v: Plane::from_fn(23, 14, |x, y| ((x + y * 11) % 7) as f32 * 0.5),
+    };
+    for (w, h) in [(46, 28), (47, 29), (100, 31), (23, 14)] {
+        let fine = upsample_flow(&coarse, w, h);
+        let (sx, sy) = (w as f32 / 23.0, h as f32 / 14.0);
+        let u = resize_plane(&coarse.u, w, h, ResizeFilter::Bilinear);
+        let v = resize_plane(&coarse.v, w, h, ResizeFilter::Bilinear);
+        for (i, (a, b)) in fine.u.data().iter().zip(u.data()).enumerate() {
+            assert!((a - b * sx).abs() < 1e-4, "{w}x{h} u at {i}: {a} vs {}", b * sx);
+        }
+        for (i, (a, b)) in fine.v.data().iter().zip(v.data()).enumerate() {
+            assert!((a - b * sy).abs() < 1e-4, "{w}x{h} v at {i}: {a} vs {}", b * sy);
+        }
+    }
+}
