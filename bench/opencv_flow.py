@@ -1,7 +1,7 @@
 """OpenCV DIS optical flow on the frames the flow bench wrote, same motions, same error measure.
 
-Usage: opencv_flow.py REPEATS MARGIN CASE...  with CASE = first.png:second.png:sx:sy:tx:ty, the
-true motion being x' = sx * x + tx, y' = sy * y + ty. Prints markdown table rows.
+Usage: opencv_flow.py REPEATS MARGIN CASE...  with CASE = first.png:second.png:a:b:c:d:tx:ty, the
+true motion being affine: x' = a x + b y + tx, y' = c x + d y + ty. Prints markdown table rows.
 """
 import statistics
 import sys
@@ -20,10 +20,10 @@ def main():
         dis = cv2.DISOpticalFlow_create(preset)
         times, epes = [], []
         for case in cases:
-            a, b, sx, sy, tx, ty = case.split(":")
-            sx, sy, tx, ty = float(sx), float(sy), float(tx), float(ty)
-            i0 = cv2.imread(a, cv2.IMREAD_GRAYSCALE)
-            i1 = cv2.imread(b, cv2.IMREAD_GRAYSCALE)
+            first, second, *coefficients = case.split(":")
+            a, b, c, d, tx, ty = map(float, coefficients)
+            i0 = cv2.imread(first, cv2.IMREAD_GRAYSCALE)
+            i1 = cv2.imread(second, cv2.IMREAD_GRAYSCALE)
             flow = dis.calc(i0, i1, None)
             for _ in range(repeats):
                 t = time.perf_counter()
@@ -31,8 +31,8 @@ def main():
                 times.append((time.perf_counter() - t) * 1e3)
             h, w = i0.shape
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-            tu = sx * xs + tx - xs
-            tv = sy * ys + ty - ys
+            tu = a * xs + b * ys + tx - xs
+            tv = c * xs + d * ys + ty - ys
             err = np.sqrt((flow[..., 0] - tu) ** 2 + (flow[..., 1] - tv) ** 2)
             epes.append(float(err[margin:h - margin, margin:w - margin].mean()))
         print(f"| OpenCV DIS | {name} | {statistics.median(times):.1f} | {np.mean(epes):.3f} | {max(epes):.3f} |")

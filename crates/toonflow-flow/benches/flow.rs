@@ -28,10 +28,20 @@ struct Motion {
 const CX: f32 = W as f32 / 2.0;
 const CY: f32 = H as f32 / 2.0;
 
-const MOTIONS: [Motion; 4] = [
+/// Rotation of the rotation case: 0.5 degrees about the centre (up to 6.4 px at the corners).
+const ROT: f32 = 0.5 * std::f32::consts::PI / 180.0;
+
+fn rotate(x: f32, y: f32, angle: f32) -> (f32, f32) {
+    let (s, c) = angle.sin_cos();
+    (CX + (x - CX) * c - (y - CY) * s, CY + (x - CX) * s + (y - CY) * c)
+}
+
+const MOTIONS: [Motion; 6] = [
     Motion { name: "shift 0.4,0.3", forward: |x, y| (x + 0.4, y + 0.3), inverse: |x, y| (x - 0.4, y - 0.3) },
     Motion { name: "shift 2.6,-1.7", forward: |x, y| (x + 2.6, y - 1.7), inverse: |x, y| (x - 2.6, y + 1.7) },
     Motion { name: "shift 7.5,4.2", forward: |x, y| (x + 7.5, y + 4.2), inverse: |x, y| (x - 7.5, y - 4.2) },
+    Motion { name: "shift 15.3,-9.6", forward: |x, y| (x + 15.3, y - 9.6), inverse: |x, y| (x - 15.3, y + 9.6) },
+    Motion { name: "rotate 0.5deg", forward: |x, y| rotate(x, y, ROT), inverse: |x, y| rotate(x, y, -ROT) },
     Motion {
         name: "zoom 1.01",
         forward: |x, y| (CX + (x - CX) * 1.01, CY + (y - CY) * 1.01),
@@ -66,7 +76,7 @@ fn main() {
         let first = luma(&resize_cover(&src, W, H, ResizeFilter::Lanczos3));
         for m in &MOTIONS {
             let second = warp_with(&first, m.inverse);
-            let id = format!("{photo}-{}", m.name.replace([' ', ','], "_"));
+            let id = format!("{photo}-{}", m.name.replace([' ', ',', '.'], "_"));
             let (a, b) = (dir.join(format!("{id}-0.png")), dir.join(format!("{id}-1.png")));
             write_image(&grey_frame(&first), &a).unwrap();
             write_image(&grey_frame(&second), &b).unwrap();
@@ -109,11 +119,11 @@ fn main() {
     let mut cmd = Command::new(&python);
     cmd.arg(root.join("bench/opencv_flow.py")).arg(repeats.to_string()).arg(MARGIN.to_string());
     for (_, m, a, b) in &cases {
-        let p = (m.forward)(0.0, 0.0);
-        let q = (m.forward)(1.0, 1.0);
-        // Every motion here is affine without rotation: x' = sx * x + tx, y' = sy * y + ty.
-        let (sx, sy) = (q.0 - p.0, q.1 - p.1);
-        cmd.arg(format!("{}:{}:{sx}:{sy}:{}:{}", a.display(), b.display(), p.0, p.1));
+        // Every motion here is affine: x' = a x + b y + tx, y' = c x + d y + ty, read off the
+        // images of three points.
+        let (o, ex, ey) = ((m.forward)(0.0, 0.0), (m.forward)(1.0, 0.0), (m.forward)(0.0, 1.0));
+        let (ma, mb, mc, md) = (ex.0 - o.0, ey.0 - o.0, ex.1 - o.1, ey.1 - o.1);
+        cmd.arg(format!("{}:{}:{ma}:{mb}:{mc}:{md}:{}:{}", a.display(), b.display(), o.0, o.1));
     }
     let out = cmd.output().expect("run OpenCV flow reference");
     assert!(out.status.success(), "OpenCV flow reference failed: {}", String::from_utf8_lossy(&out.stderr));

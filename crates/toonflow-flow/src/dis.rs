@@ -87,11 +87,21 @@ fn halve(p: &Plane) -> Plane {
     let (hw, hh) = ((w / 2).max(1), (h / 2).max(1));
     let tap = |i: isize, n: usize| i.clamp(0, n as isize - 1) as usize;
     let mut rows = Plane::new(hw, h);
+    let edge = |r: &[f32], x: usize| {
+        let c = 2 * x as isize;
+        (r[tap(c - 1, w)] + 3.0 * r[tap(c, w)] + 3.0 * r[tap(c + 1, w)] + r[tap(c + 2, w)]) * 0.125
+    };
+    // Outputs 1..inner have all four taps inside the row: no clamping there.
+    let inner = ((w.saturating_sub(3)) / 2 + 1).clamp(1, hw);
     rows.par_rows_mut().enumerate().for_each(|(y, out)| {
         let r = p.row(y);
-        for (x, o) in out.iter_mut().enumerate() {
-            let c = 2 * x as isize;
-            *o = (r[tap(c - 1, w)] + 3.0 * r[tap(c, w)] + 3.0 * r[tap(c + 1, w)] + r[tap(c + 2, w)]) * 0.125;
+        out[0] = edge(r, 0);
+        for (x, o) in out.iter_mut().enumerate().take(inner).skip(1) {
+            let q = &r[2 * x - 1..2 * x + 3];
+            *o = (q[0] + 3.0 * q[1] + 3.0 * q[2] + q[3]) * 0.125;
+        }
+        for (x, o) in out.iter_mut().enumerate().skip(inner) {
+            *o = edge(r, x);
         }
     });
     let mut out = Plane::new(hw, hh);
@@ -221,7 +231,7 @@ pub fn upsample_flow(flow: &Flow, w: usize, h: usize) -> Flow {
 
 /// Sum of `a * b` over equal-length slices, in eight independent lanes: a float sum in one
 /// accumulator is a dependency chain the compiler may not reorder, eight lanes vectorize.
-#[inline]
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -229,6 +239,20 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in ca.zip(cb) {
         for l in 0..8 {
             lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// Sum of a slice in eight independent lanes (see [`dot`]).
+#[inline(always)]
+fn sum(a: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = a.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for x in chunks {
+        for l in 0..8 {
+            lanes[l] += x[l];
         }
     }
     lanes.iter().sum::<f32>() + tail
@@ -257,90 +281,120 @@ fn coarse_vector(coarse: &Flow, x: usize, y: usize, w: usize, h: usize) -> (f32,
 fn inverse_search_and_densify(i0: &Plane, i1: &Plane, coarse: Option<&Flow>, ps: usize, cfg: &DisConfig) -> Flow {
     let (w, h) = (i0.width(), i0.height());
     let (gx, gy) = gradients(i0);
+    let search = PatchSearch { i0, i1, gx: &gx, gy: &gy, coarse, ps, iterations: cfg.iterations };
     let xs = patch_origins(w, ps, cfg.patch_stride);
     let ys = patch_origins(h, ps, cfg.patch_stride);
-    let n = ps * ps;
-    let patches: Vec<Vec<PatchFlow>> = ys
-        .par_iter()
-        .map_init(
-            || (vec![0f32; n], vec![0f32; n], vec![0f32; n], vec![0f32; n]),
-            |(t, tx, ty, warped), &py| {
-                xs.iter()
-                    .map(|&px| {
-                        // Template: mean-normalised patch of I0 and its gradients.
-                        let mut mean_t = 0.0;
-                        let (mut hxx, mut hxy, mut hyy) = (0.0f32, 0.0f32, 0.0f32);
-                        for j in 0..ps {
-                            for i in 0..ps {
-                                let k = j * ps + i;
-                                t[k] = i0.get(px + i, py + j);
-                                tx[k] = gx.get(px + i, py + j);
-                                ty[k] = gy.get(px + i, py + j);
-                                mean_t += t[k];
-                                hxx += tx[k] * tx[k];
-                                hxy += tx[k] * ty[k];
-                                hyy += ty[k] * ty[k];
-                            }
-                        }
-                        mean_t /= n as f32;
-                        let (cx, cy) = (px + ps / 2, py + ps / 2);
-                        let (u0, v0) = coarse.map_or((0.0, 0.0), |f| coarse_vector(f, cx, cy, w, h));
-                        let det = hxx * hyy - hxy * hxy;
-                        // Residuals (mean-normalised), left in `warped`, and their squared sum.
-                        let ssd = |u: f32, v: f32, warped: &mut [f32]| {
-                            sample_block_cubic(i1, px as f32 + u, py as f32 + v, ps, warped);
-                            let mean_w = warped.iter().sum::<f32>() / n as f32;
-                            let offset = mean_t - mean_w;
-                            for (r, &tk) in warped[..n].iter_mut().zip(&t[..n]) {
-                                *r += offset - tk;
-                            }
-                            dot(warped, warped)
-                        };
-                        // How well the chosen vector explains each pixel: its weight in the
-                        // densification (the displacement is one for the patch, so one block
-                        // sample serves all its pixels).
-                        let finish = |u: f32, v: f32, warped: &mut [f32]| {
-                            sample_block_cubic(i1, px as f32 + u, py as f32 + v, ps, warped);
-                            // Intensity noise floor ~ one 8-bit level.
-                            let weights =
-                                warped.iter().zip(t.iter()).map(|(a, b)| 1.0 / (a - b).abs().max(0.004)).collect();
-                            PatchFlow { x: px, y: py, u, v, weights }
-                        };
-                        let start_err = ssd(u0, v0, warped);
-                        if det <= 1e-9 {
-                            return finish(u0, v0, warped);
-                        }
-                        let (mut u, mut v) = (u0, v0);
-                        let mut err = start_err;
-                        for it in 0..cfg.iterations {
-                            if it > 0 {
-                                err = ssd(u, v, warped);
-                            }
-                            let (bx, by) = (dot(tx, warped), dot(ty, warped));
-                            let du = (hyy * bx - hxy * by) / det;
-                            let dv = (hxx * by - hxy * bx) / det;
-                            u -= du;
-                            v -= dv;
-                            if du * du + dv * dv < 1e-4 {
-                                break;
-                            }
-                        }
-                        let final_err = ssd(u, v, warped);
-                        // A search that wandered off (worse than where it started, or further than
-                        // a patch from the coarser level's estimate) is undone.
-                        let (du, dv) = (u - u0, v - v0);
-                        let strayed = !u.is_finite() || !v.is_finite() || du * du + dv * dv > (ps * ps) as f32;
-                        if strayed || final_err > start_err || final_err > err * 4.0 {
-                            finish(u0, v0, warped)
-                        } else {
-                            finish(u, v, warped)
-                        }
-                    })
-                    .collect()
-            },
-        )
-        .collect();
+    let patches: Vec<Vec<PatchFlow>> =
+        ys.par_iter().map_init(|| Scratch::new(ps), |scratch, &py| search.row(&xs, py, scratch)).collect();
     densify(w, h, &patches, ps)
+}
+
+/// Buffers of one thread's patch search: template, its gradients, residuals.
+struct Scratch {
+    t: Vec<f32>,
+    tx: Vec<f32>,
+    ty: Vec<f32>,
+    residuals: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(ps: usize) -> Self {
+        let n = ps * ps;
+        Self { t: vec![0.0; n], tx: vec![0.0; n], ty: vec![0.0; n], residuals: vec![0.0; n] }
+    }
+}
+
+/// What the inverse search of one level reads.
+struct PatchSearch<'a> {
+    i0: &'a Plane,
+    i1: &'a Plane,
+    /// Gradients of `i0`.
+    gx: &'a Plane,
+    gy: &'a Plane,
+    coarse: Option<&'a Flow>,
+    ps: usize,
+    iterations: usize,
+}
+
+impl PatchSearch<'_> {
+    /// The patches of one row of patch origins.
+    fn row(&self, xs: &[usize], py: usize, scratch: &mut Scratch) -> Vec<PatchFlow> {
+        xs.iter().map(|&px| self.patch(px, py, scratch)).collect()
+    }
+
+    /// Mean-normalised residuals of the template `t` (of mean `mean_t`) against I1 at the real
+    /// position `(x, y)`, left in `residuals`; returns their squared sum and the brightness
+    /// offset that normalised them.
+    #[inline(always)]
+    fn residuals(&self, x: f32, y: f32, t: &[f32], mean_t: f32, residuals: &mut [f32]) -> (f32, f32) {
+        sample_block_cubic(self.i1, x, y, self.ps, residuals);
+        let mean_w = sum(residuals) / residuals.len() as f32;
+        let offset = mean_t - mean_w;
+        for (r, &tk) in residuals.iter_mut().zip(t) {
+            *r += offset - tk;
+        }
+        (dot(residuals, residuals), offset)
+    }
+
+    /// Inverse-compositional search of the patch at `(px, py)`.
+    #[inline(always)]
+    fn patch(&self, px: usize, py: usize, scratch: &mut Scratch) -> PatchFlow {
+        let Self { i0, gx, gy, ps, .. } = *self;
+        let Scratch { t, tx, ty, residuals } = scratch;
+        let n = ps * ps;
+        let (w, h) = (i0.width(), i0.height());
+        // Template: mean-normalised patch of I0 and its gradients.
+        for j in 0..ps {
+            let k = j * ps;
+            t[k..k + ps].copy_from_slice(&i0.row(py + j)[px..px + ps]);
+            tx[k..k + ps].copy_from_slice(&gx.row(py + j)[px..px + ps]);
+            ty[k..k + ps].copy_from_slice(&gy.row(py + j)[px..px + ps]);
+        }
+        let mean_t = sum(t) / n as f32;
+        let (hxx, hxy, hyy) = (dot(tx, tx), dot(tx, ty), dot(ty, ty));
+        let (cx, cy) = (px + ps / 2, py + ps / 2);
+        let (u0, v0) = self.coarse.map_or((0.0, 0.0), |f| coarse_vector(f, cx, cy, w, h));
+        let det = hxx * hyy - hxy * hxy;
+        let ssd =
+            |u: f32, v: f32, residuals: &mut [f32]| self.residuals(px as f32 + u, py as f32 + v, t, mean_t, residuals);
+        // How well the chosen vector explains each pixel, `1 / |I1(x + u) - I0(x)|` from the
+        // residuals at that vector: its weight in the densification.
+        let finish = |u: f32, v: f32, residuals: &[f32], offset: f32| {
+            // Intensity noise floor ~ one 8-bit level.
+            let weights = residuals.iter().map(|r| 1.0 / (r - offset).abs().max(0.004)).collect();
+            PatchFlow { x: px, y: py, u, v, weights }
+        };
+        let (start_err, start_offset) = ssd(u0, v0, residuals);
+        if det <= 1e-9 {
+            return finish(u0, v0, residuals, start_offset);
+        }
+        let (mut u, mut v) = (u0, v0);
+        let mut err = start_err;
+        for it in 0..self.iterations {
+            if it > 0 {
+                err = ssd(u, v, residuals).0;
+            }
+            let (bx, by) = (dot(tx, residuals), dot(ty, residuals));
+            let du = (hyy * bx - hxy * by) / det;
+            let dv = (hxx * by - hxy * bx) / det;
+            u -= du;
+            v -= dv;
+            if du * du + dv * dv < 1e-4 {
+                break;
+            }
+        }
+        let (final_err, final_offset) = ssd(u, v, residuals);
+        // A search that wandered off (worse than where it started, or further than a patch from
+        // the coarser level's estimate) is undone.
+        let (du, dv) = (u - u0, v - v0);
+        let strayed = !u.is_finite() || !v.is_finite() || du * du + dv * dv > (ps * ps) as f32;
+        if strayed || final_err > start_err || final_err > err * 4.0 {
+            let (_, offset) = ssd(u0, v0, residuals);
+            finish(u0, v0, residuals, offset)
+        } else {
+            finish(u, v, residuals, final_offset)
+        }
+    }
 }
 
 /// Per pixel, the photometric-error-weighted mean of the flows of the patches covering it.
@@ -404,12 +458,13 @@ fn refine(i0: &Plane, i1: &Plane, flow: &mut Flow, iterations: usize, smoothness
                 mean_row_into(&v, w, h, y, mv);
                 let (ixr, iyr) = (ix.row(y), iy.row(y));
                 let (cr, qr) = (&c0[y * w..(y + 1) * w], &inv[y * w..(y + 1) * w]);
-                for x in 0..w {
-                    let (gx, gy) = (ixr[x], iyr[x]);
+                // Zipped slices, so that the loop vectorizes.
+                let inputs = ixr.iter().zip(iyr).zip(cr).zip(qr).zip(mu.iter()).zip(mv.iter());
+                for ((ou, ov), (((((&gx, &gy), &c), &q), &mu), &mv)) in ru.iter_mut().zip(rv.iter_mut()).zip(inputs) {
                     // Residual of the linearised brightness constancy at the smoothed vector.
-                    let k = (cr[x] + gx * mu[x] + gy * mv[x]) * qr[x];
-                    ru[x] = mu[x] - gx * k;
-                    rv[x] = mv[x] - gy * k;
+                    let k = (c + gx * mu + gy * mv) * q;
+                    *ou = mu - gx * k;
+                    *ov = mv - gy * k;
                 }
             },
         );
