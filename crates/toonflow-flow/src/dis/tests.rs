@@ -86,3 +86,27 @@ fn flow_upsampling_is_a_bilinear_resize_with_scaled_vectors() {
         }
     }
 }
+
+#[test]
+fn halving_applies_the_binomial_filter_with_clamped_taps() {
+    for (w, h) in [(1, 1), (2, 3), (3, 2), (4, 4), (7, 5), (8, 9), (33, 17)] {
+        let p = Plane::from_fn(w, h, |x, y| ((x * 31 + y * 17) % 23) as f32 / 22.0);
+        let half = halve(&p);
+        let (hw, hh) = ((w / 2).max(1), (h / 2).max(1));
+        assert_eq!((half.width(), half.height()), (hw, hh));
+        let tap = |x: isize, y: isize| p.get(x.clamp(0, w as isize - 1) as usize, y.clamp(0, h as isize - 1) as usize);
+        let k = [1.0f32, 3.0, 3.0, 1.0];
+        for y in 0..hh {
+            for x in 0..hw {
+                let mut want = 0.0;
+                for (j, kj) in k.iter().enumerate() {
+                    for (i, ki) in k.iter().enumerate() {
+                        want += kj * ki * tap(2 * x as isize - 1 + i as isize, 2 * y as isize - 1 + j as isize);
+                    }
+                }
+                let got = half.get(x, y);
+                assert!((got - want / 64.0).abs() < 1e-5, "{w}x{h} at ({x}, {y}): {got} vs {}", want / 64.0);
+            }
+        }
+    }
+}
