@@ -3,7 +3,7 @@
 //! trusted. Test of Sundaram, Brox & Keutzer 2010 ("Dense point trajectories by GPU-accelerated
 //! large displacement optical flow"), as used by Ruder et al. 2016 for video style transfer.
 
-use crate::warp::sample;
+use crate::warp::sample_n;
 use crate::Flow;
 use toonflow_imgproc::Plane;
 
@@ -11,6 +11,14 @@ use toonflow_imgproc::Plane;
 /// al. 2010).
 const ALPHA: f32 = 0.01;
 const BETA: f32 = 0.5;
+
+/// Whether the forward vector `(fu, fv)` and the backward vector `(bu, bv)` found where it
+/// points bring a pixel back to where it started, within the test's tolerance.
+#[inline]
+pub fn vectors_agree(fu: f32, fv: f32, bu: f32, bv: f32) -> bool {
+    let (su, sv) = (fu + bu, fv + bv);
+    su * su + sv * sv < ALPHA * (fu * fu + fv * fv + bu * bu + bv * bv) + BETA
+}
 
 /// `1` where the flow from the first frame to the second (`forward`) is confirmed by the flow
 /// from the second back to the first (`backward`), `0` where it is not (occlusions, errors) or
@@ -23,11 +31,8 @@ pub fn consistency_mask(forward: &Flow, backward: &Flow) -> Plane {
         if tx < 0.0 || ty < 0.0 || tx > (w - 1) as f32 || ty > (h - 1) as f32 {
             return 0.0;
         }
-        let (bu, bv) = (sample(&backward.u, tx, ty), sample(&backward.v, tx, ty));
-        let (su, sv) = (fu + bu, fv + bv);
-        let lhs = su * su + sv * sv;
-        let rhs = ALPHA * (fu * fu + fv * fv + bu * bu + bv * bv) + BETA;
-        if lhs < rhs {
+        let [bu, bv] = sample_n([&backward.u, &backward.v], tx, ty);
+        if vectors_agree(fu, fv, bu, bv) {
             1.0
         } else {
             0.0

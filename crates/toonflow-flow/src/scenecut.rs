@@ -20,7 +20,7 @@ fn histogram(p: &Plane) -> [f32; BINS] {
 
 /// Half the L1 distance between the normalised luma histograms: 0 identical, 1 disjoint.
 pub fn histogram_distance(a: &Plane, b: &Plane) -> f32 {
-    let (ha, hb) = (histogram(a), histogram(b));
+    let (ha, hb) = rayon::join(|| histogram(a), || histogram(b));
     0.5 * ha.iter().zip(&hb).map(|(x, y)| (x - y).abs()).sum::<f32>()
 }
 

@@ -7,15 +7,26 @@ use toonflow_imgproc::Plane;
 /// Bilinear sample at real coordinates, clamped to the border.
 #[inline]
 pub fn sample(p: &Plane, x: f32, y: f32) -> f32 {
-    let (w, h) = (p.width(), p.height());
+    sample_n([p], x, y)[0]
+}
+
+/// Bilinear samples of several planes of one size at one real position (clamped to the
+/// border): the weights and addresses are computed once.
+#[inline]
+pub fn sample_n<const N: usize>(planes: [&Plane; N], x: f32, y: f32) -> [f32; N] {
+    let (w, h) = (planes[0].width(), planes[0].height());
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
     let (x0, y0) = (x as usize, y as usize);
     let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let top = p.get(x0, y0) + (p.get(x1, y0) - p.get(x0, y0)) * fx;
-    let bottom = p.get(x0, y1) + (p.get(x1, y1) - p.get(x0, y1)) * fx;
-    top + (bottom - top) * fy
+    let (i00, i01, i10, i11) = (y0 * w + x0, y0 * w + x1, y1 * w + x0, y1 * w + x1);
+    planes.map(|p| {
+        let d = p.data();
+        let top = d[i00] + (d[i01] - d[i00]) * fx;
+        let bottom = d[i10] + (d[i11] - d[i10]) * fx;
+        top + (bottom - top) * fy
+    })
 }
 
 /// `floor` through an integer conversion: without SSE4.1 (the x86-64 baseline) `f32::floor` is

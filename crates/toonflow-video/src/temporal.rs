@@ -6,10 +6,10 @@
 //! no ghost trails.
 
 use rayon::prelude::*;
-use toonflow_flow::consistency::consistency_mask;
+use toonflow_flow::consistency::vectors_agree;
 use toonflow_flow::dis::{compute_flow, DisConfig};
 use toonflow_flow::scenecut::{is_scene_cut, DEFAULT_CUT_THRESHOLD};
-use toonflow_flow::warp::{sample, sample_cubic_n};
+use toonflow_flow::warp::{sample_n, warp_backward};
 use toonflow_flow::{luma, Flow};
 use toonflow_imgproc::{Frame, Plane};
 
@@ -105,47 +105,46 @@ impl Stabilizer {
     }
 
     /// Per pixel weight of the warped previous output: `strength` where the flow is consistent
-    /// both ways and explains the input, 0 elsewhere.
+    /// both ways and explains the input, 0 elsewhere. (The consistency test and the photometric
+    /// test sample at the same point, so one pass does both.)
     fn reliability(&self, current: &Plane, prev: &Plane, to_prev: &Flow, to_current: &Flow) -> Plane {
-        let consistent = consistency_mask(to_prev, to_current);
         let (s, max_change) = (self.cfg.strength.clamp(0.0, 1.0), self.cfg.max_input_change);
-        Plane::from_fn(current.width(), current.height(), |x, y| {
-            if consistent.get(x, y) == 0.0 {
-                return 0.0;
+        let (w, h) = (current.width(), current.height());
+        let (xmax, ymax) = ((w - 1) as f32, (h - 1) as f32);
+        let mut weight = Plane::new(w, h);
+        weight.par_rows_mut().enumerate().for_each(|(y, row)| {
+            let inputs = to_prev.u.row(y).iter().zip(to_prev.v.row(y)).zip(current.row(y));
+            for (x, (o, ((&fu, &fv), &cur))) in row.iter_mut().zip(inputs).enumerate() {
+                let (tx, ty) = (x as f32 + fu, y as f32 + fv);
+                // Vectors leaving the frame have nothing to agree with.
+                if !(0.0..=xmax).contains(&tx) || !(0.0..=ymax).contains(&ty) {
+                    continue;
+                }
+                let [bu, bv, predicted] = sample_n([&to_current.u, &to_current.v, prev], tx, ty);
+                if vectors_agree(fu, fv, bu, bv) && (predicted - cur).abs() <= max_change {
+                    *o = s;
+                }
             }
-            let predicted = sample(prev, x as f32 + to_prev.u.get(x, y), y as f32 + to_prev.v.get(x, y));
-            if (predicted - current.get(x, y)).abs() > max_change {
-                0.0
-            } else {
-                s
-            }
-        })
+        });
+        weight
     }
 }
 
-/// `out = (1 - w) styled + w warp(prev_out)`, per pixel; the three colour planes are warped in
-/// one pass so each pixel's bicubic weights are computed once.
+/// `out = (1 - w) styled + w warp(prev_out)`, per pixel.
 fn blend(styled: &Frame, prev_out: &Frame, to_prev: &Flow, weight: &Plane) -> Frame {
-    let (w, h) = (styled.width(), styled.height());
-    let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
-    let [o0, o1, o2] = &mut out;
-    let prev = [&prev_out.rgb[0], &prev_out.rgb[1], &prev_out.rgb[2]];
-    o0.par_rows_mut().zip(o1.par_rows_mut()).zip(o2.par_rows_mut()).enumerate().for_each(|(y, ((r0, r1), r2))| {
-        let mut rows: [&mut [f32]; 3] = [r0, r1, r2];
-        for x in 0..w {
-            let cur = [styled.rgb[0].get(x, y), styled.rgb[1].get(x, y), styled.rgb[2].get(x, y)];
-            let k = weight.get(x, y);
-            let warped = if k == 0.0 {
-                cur
-            } else {
-                sample_cubic_n(prev, x as f32 + to_prev.u.get(x, y), y as f32 + to_prev.v.get(x, y))
-            };
-            for (row, (c, p)) in rows.iter_mut().zip(cur.iter().zip(warped)) {
-                row[x] = c + (p.clamp(0.0, 1.0) - c) * k;
+    // Whole planes warped by the vectorized warp, then blended: cheaper than sampling only where
+    // the weight is non-zero one pixel at a time.
+    let rgb = std::array::from_fn(|c| {
+        let mut warped = warp_backward(&prev_out.rgb[c], to_prev);
+        let cur = &styled.rgb[c];
+        warped.par_rows_mut().enumerate().for_each(|(y, row)| {
+            for ((p, &c), &k) in row.iter_mut().zip(cur.row(y)).zip(weight.row(y)) {
+                *p = if k == 0.0 { c } else { c + (p.clamp(0.0, 1.0) - c) * k };
             }
-        }
+        });
+        warped
     });
-    Frame::new(out, styled.alpha.clone())
+    Frame::new(rgb, styled.alpha.clone())
 }
 
 #[cfg(test)]
