@@ -151,6 +151,31 @@ impl Generator {
         y.slice([0..b, 0..c, 0..h, 0..w])
     }
 
+    /// The same network for the channels-last CPU path of [`crate::cpu`] (weights copied).
+    pub fn to_cpu(&self) -> crate::cpu::CpuGenerator {
+        let layers = |v: &[ConvNormAct]| v.iter().map(ConvNormAct::to_cpu).collect();
+        crate::cpu::CpuGenerator {
+            encoder: layers(&self.encoder),
+            blocks: self
+                .blocks
+                .iter()
+                .map(|b| crate::cpu::InvertedResidual {
+                    expand: b.expand.to_cpu(),
+                    depthwise: b.depthwise.to_cpu_depthwise(),
+                    depthwise_norm: b.depthwise_norm.to_cpu(),
+                    project: b.project.to_cpu(),
+                    project_norm: b.project_norm.to_cpu(),
+                    modulation: b.style_modulation.as_ref().map(|t| crate::layers::values(t.val())),
+                })
+                .collect(),
+            decoder_quarter: layers(&self.decoder_quarter),
+            decoder_half: layers(&self.decoder_half),
+            decoder_full: layers(&self.decoder_full),
+            to_rgb: self.to_rgb.to_cpu(),
+            receptive_radius: self.receptive_radius(),
+        }
+    }
+
     /// How far (in input pixels) an output pixel can see: tiles overlap by at least this much.
     pub fn receptive_radius(&self) -> usize {
         let quarter_layers = 2 + self.blocks.len() + self.decoder_quarter.len();

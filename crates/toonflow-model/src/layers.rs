@@ -201,3 +201,38 @@ pub(crate) fn l2_normalize(v: Tensor<1>) -> Tensor<1> {
     let norm = v.clone().square().sum().sqrt() + 1e-12;
     v / norm
 }
+
+/// A tensor's values as `f32`, row-major.
+pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 tensor")
+}
+
+impl LayerNorm2d {
+    /// The same norm for [`crate::cpu`].
+    pub fn to_cpu(&self) -> crate::cpu::Norm {
+        crate::cpu::Norm { gamma: values(self.gamma.val()), beta: values(self.beta.val()) }
+    }
+}
+
+impl ReflectConv {
+    /// The same convolution for [`crate::cpu`] (ungrouped convolutions only).
+    pub fn to_cpu(&self) -> crate::cpu::Conv {
+        let [cout, cin, k, _] = self.conv.weight.val().dims();
+        assert_eq!(self.conv.groups, 1, "grouped convolutions convert with cpu::Depthwise");
+        crate::cpu::Conv::from_oihw(&values(self.conv.weight.val()), cout, cin, k, self.conv.stride[0])
+    }
+
+    /// This depthwise 3x3 convolution for [`crate::cpu`].
+    pub fn to_cpu_depthwise(&self) -> crate::cpu::Depthwise {
+        let [c, _, _, _] = self.conv.weight.val().dims();
+        assert!(self.conv.groups == c && self.conv.kernel_size == [3, 3], "a depthwise 3x3 convolution");
+        crate::cpu::Depthwise::from_oihw(&values(self.conv.weight.val()), c)
+    }
+}
+
+impl ConvNormAct {
+    /// The same block for [`crate::cpu`].
+    pub fn to_cpu(&self) -> crate::cpu::ConvNormAct {
+        crate::cpu::ConvNormAct { conv: self.conv.to_cpu(), norm: self.norm.to_cpu() }
+    }
+}

@@ -8,7 +8,7 @@ use toonflow_model::burn;
 use toonflow_model::dcgan::{one_hot, DcganConfig, DCGAN_SIZE};
 use toonflow_model::discriminator::DiscriminatorConfig;
 use toonflow_model::generator::GeneratorConfig;
-use toonflow_model::inference::{output_tensor_to_planar, record_stats, run_tiled, PlanarImage};
+use toonflow_model::inference::{output_tensor_to_planar, record_stats, run_tiled, BurnRun, PlanarImage};
 use toonflow_model::layers::{NormStats, SpectralConv};
 use toonflow_model::loss::{self, AdversarialLoss};
 use toonflow_model::modelfile::{self, ModelFileError, ModelInfo};
@@ -64,18 +64,19 @@ fn tiled_inference_equals_whole_image_inference_with_the_same_statistics() {
     let device = Device::flex();
     let g = GeneratorConfig::tiny().init(&device);
     let image = random_image(203, 141, 7);
-    let stats = record_stats(&g, &image, 0, 96, &device);
+    let run = BurnRun { generator: &g, device: &device };
+    let stats = record_stats(&run, &image, 0, 96);
     let mut replay = NormStats::Replay(&stats, 0);
     let whole = output_tensor_to_planar(g.forward_with_stats(to_tensor(&image, &device), None, &mut replay));
-    let tiled = run_tiled(&g, &image, 0, 64, &stats, &device);
+    let tiled = run_tiled(&run, &image, 0, 64, &stats);
     let diff = max_abs_diff(&whole.data, &tiled.data);
     assert!(diff < 1e-4, "tiles differ from the whole image by up to {diff}");
 
     // Statistics from a shrunk copy stand in for the full-size ones: close, not equal, on a
     // photo-like smooth image (pixel noise, which shrinking removes, would move them more).
     let image = smooth_image(203, 141);
-    let stats = record_stats(&g, &image, 0, 128, &device);
-    let tiled = run_tiled(&g, &image, 0, 64, &stats, &device);
+    let stats = record_stats(&run, &image, 0, 128);
+    let tiled = run_tiled(&run, &image, 0, 64, &stats);
     let exact = output_tensor_to_planar(g.forward(to_tensor(&image, &device), None));
     let mean_diff =
         exact.data.iter().zip(&tiled.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / exact.data.len() as f32;
@@ -238,4 +239,61 @@ fn losses_have_their_textbook_values() {
     assert!(scalar(loss::total_variation(a.clone())) > 0.3);
     let shifted = a.clone() + 0.5;
     assert!(scalar(loss::color_loss(a, shifted)) > 0.1);
+}
+
+/// Moves the layer norms' scales and shifts (D = 1) and the style tables (D = 2) off their
+/// initial values, so that every parameter the CPU path reads matters.
+struct RandomizeNormsAndModulation;
+impl burn::module::ModuleMapper for RandomizeNormsAndModulation {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, value, mapper) = param.consume();
+        let noise = Tensor::random(value.dims(), Distribution::Normal(0.0, 0.3), &value.device());
+        let value = if D <= 2 { value + noise } else { value };
+        Param::from_mapped_value(id, value, mapper)
+    }
+}
+
+#[test]
+fn channels_last_cpu_path_computes_what_the_burn_generator_computes() {
+    let device = Device::flex();
+    let config = GeneratorConfig { styles: 2, ..GeneratorConfig::tiny() };
+    let g = config.init(&device).map(&mut RandomizeNormsAndModulation);
+    let cpu = g.to_cpu();
+    // Odd sizes (reflection padding to a multiple of 8) and a tiny one (edge padding).
+    for (w, h) in [(37, 29), (48, 16), (5, 3)] {
+        let image = random_image(w, h, 11);
+        for style in 0..2 {
+            let s = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), &device);
+            let want = output_tensor_to_planar(g.forward(to_tensor(&image, &device), Some(&s))).data;
+            let got = cpu.forward(&image.data, h, w, Some(style), &mut NormStats::Compute);
+            let diff = max_abs_diff(&want, &got);
+            assert!(diff < 1e-4, "{w}x{h}, style {style}: differs by up to {diff}");
+        }
+    }
+    // Recorded statistics agree, and replaying them gives the same output on both paths.
+    let image = random_image(40, 32, 5);
+    let (mut burn_stats, mut cpu_stats) = (Vec::new(), Vec::new());
+    let _ = g.forward_with_stats(to_tensor(&image, &device), None, &mut NormStats::Record(&mut burn_stats));
+    let _ = cpu.forward(&image.data, 32, 40, None, &mut NormStats::Record(&mut cpu_stats));
+    assert_eq!(burn_stats.len(), cpu_stats.len());
+    for (a, b) in burn_stats.iter().zip(&cpu_stats) {
+        assert!((a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4 * a[1].max(1.0), "{a:?} vs {b:?}");
+    }
+    let other = random_image(40, 32, 6);
+    let want = output_tensor_to_planar(g.forward_with_stats(
+        to_tensor(&other, &device),
+        None,
+        &mut NormStats::Replay(&burn_stats, 0),
+    ))
+    .data;
+    let got = cpu.forward(&other.data, 32, 40, None, &mut NormStats::Replay(&burn_stats, 0));
+    assert!(max_abs_diff(&want, &got) < 1e-4);
+
+    // Tiling through the CPU path keeps the tiles consistent, as through burn.
+    let image = random_image(203, 141, 7);
+    let stats = record_stats(&cpu, &image, 1, 96);
+    let whole = cpu.forward(&image.data, 141, 203, Some(1), &mut NormStats::Replay(&stats, 0));
+    let tiled = run_tiled(&cpu, &image, 1, 64, &stats);
+    let diff = max_abs_diff(&whole, &tiled.data);
+    assert!(diff < 1e-4, "CPU-path tiles differ from the whole image by up to {diff}");
 }

@@ -17,6 +17,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use toonflow_model::burn;
 use toonflow_model::discriminator::DiscriminatorConfig;
 use toonflow_model::generator::GeneratorConfig;
+use toonflow_model::layers::NormStats;
 use toonflow_model::loss::AdversarialLoss;
 use toonflow_model::modelfile::{self, ModelInfo};
 use toonflow_model::tensorfile;
@@ -62,18 +63,24 @@ fn main() {
     let d_bytes = tensorfile::to_safetensors(&tensorfile::module_tensors(&d), &Default::default());
     std::fs::write(out.join("bench-discriminator.safetensors"), d_bytes).unwrap();
 
-    let mut rows: Vec<(String, f64)> = Vec::new();
+    // (row, burn's ms, the channels-last CPU path's ms where it applies)
+    let mut rows: Vec<(String, f64, Option<f64>)> = Vec::new();
     // Output on a fixed input, for the reference script's parity check.
     let x = Tensor::<4>::from_data(TensorData::new(pattern(1, 96, 128), [1, 3, 96, 128]), &device);
     let y = g.forward(x, None).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
     std::fs::write(out.join("bench-generator-output.json"), serde_json::to_string(&y).unwrap()).unwrap();
 
+    let cpu = g.to_cpu();
     for (name, h, w, reps) in [("inference 256x256", 256, 256, 5), ("inference 1280x720", 720, 1280, 3)] {
-        let x = Tensor::<4>::from_data(TensorData::new(pattern(1, h, w), [1, 3, h, w]), &device);
+        let input = pattern(1, h, w);
+        let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [1, 3, h, w]), &device);
         let ms = time(reps, || {
             let _ = g.forward(x.clone(), None).into_data();
         });
-        rows.push((name.into(), ms));
+        let cpu_ms = time(reps, || {
+            let _ = cpu.forward(&input, h, w, None, &mut NormStats::Compute);
+        });
+        rows.push((name.into(), ms, Some(cpu_ms)));
     }
 
     let train_device = Device::flex().autodiff();
@@ -96,7 +103,7 @@ fn main() {
         let grads = GradientsParams::from_grads(g_loss.backward(), &g);
         g = opt_g.step(2e-4, g.clone(), grads);
     });
-    rows.push(("train step, batch 4, 256x256".into(), ms));
+    rows.push(("train step, batch 4, 256x256".into(), ms, None));
 
     let python = root.join("bench/.venv/bin/python");
     let reference: Option<serde_json::Value> = if python.exists() {
@@ -111,13 +118,25 @@ fn main() {
         None
     };
     println!("generator: {} parameters; ms, median, same weights, same inputs", g.num_params());
-    println!("{:<30} {:>10} {:>10} {:>10} {:>12} {:>12}", "", "toonflow", "PyTorch", "ORT", "PyTorch/ours", "ORT/ours");
-    for (name, ms) in &rows {
+    println!("(ours: the channels-last CPU path where it applies — inference — else burn; ratio > 1: ours is faster)");
+    println!(
+        "{:<30} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "", "burn", "CPU path", "PyTorch", "ORT", "PyTorch/ours", "ORT/ours"
+    );
+    for (name, burn_ms, cpu_ms) in &rows {
         let pick = |key: &str| reference.as_ref().and_then(|r| r[name.as_str()][key].as_f64());
         let (pt, ort) = (pick("torch"), pick("onnxruntime"));
+        let ours = cpu_ms.unwrap_or(*burn_ms);
         let cell = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
-        let ratio = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.2}x", v / ms));
-        println!("{name:<30} {ms:>10.0} {:>10} {:>10} {:>12} {:>12}", cell(pt), cell(ort), ratio(pt), ratio(ort));
+        let ratio = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.2}x", v / ours));
+        println!(
+            "{name:<30} {burn_ms:>10.0} {:>10} {:>10} {:>10} {:>12} {:>12}",
+            cell(*cpu_ms),
+            cell(pt),
+            cell(ort),
+            ratio(pt),
+            ratio(ort)
+        );
     }
     if let Some(r) = &reference {
         println!(

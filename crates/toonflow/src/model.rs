@@ -6,6 +6,7 @@ use anyhow::{anyhow, Result};
 use toonflow_imgproc::color::{linear_to_oklab, linear_to_srgb, oklab_to_linear};
 use toonflow_imgproc::frame::{Frame, Plane};
 use toonflow_model::burn::tensor::Device;
+use toonflow_model::cpu::CpuGenerator;
 use toonflow_model::generator::Generator;
 use toonflow_model::inference::{run_generator, PlanarImage, TileConfig};
 use toonflow_model::modelfile::{self, ModelInfo};
@@ -16,11 +17,11 @@ use crate::UsageError;
 /// A loaded generator with the style it runs and how strongly it is applied.
 #[derive(Clone, Debug)]
 pub struct GanStyle {
-    generator: Generator,
+    /// The generator on the channels-last CPU path (the model files are read with burn).
+    generator: CpuGenerator,
     style: usize,
     strength: f32,
     keep_colors: bool,
-    device: Device,
 }
 
 impl GanStyle {
@@ -37,7 +38,7 @@ impl GanStyle {
                 ))
             })?,
         };
-        Ok(Self { generator, style, strength, keep_colors, device })
+        Ok(Self { generator: generator.to_cpu(), style, strength, keep_colors })
     }
 
     /// Stylizes a linear-light frame; alpha is kept, `strength` blends with the input in linear
@@ -53,7 +54,6 @@ impl GanStyle {
             &PlanarImage { width: w, height: h, data },
             self.style,
             TileConfig::default(),
-            &self.device,
         );
         let n = w * h;
         let mut interleaved = vec![0f32; 3 * n];
