@@ -5,6 +5,7 @@
 //! Models take a [`burn::tensor::Device`]: the same code runs on the CPU (`Device::flex()`) or,
 //! built with the `cuda` / `wgpu` features, on a GPU.
 
+pub mod allocator;
 pub mod cpu;
 pub mod dcgan;
 pub mod discriminator;

@@ -50,6 +50,8 @@ fn time(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    // As the toonflow binary does.
+    toonflow_model::allocator::keep_freed_memory();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = root.join("bench/out");
     std::fs::create_dir_all(&out).unwrap();

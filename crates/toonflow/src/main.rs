@@ -34,26 +34,8 @@ const EXIT_FAILED_INPUTS: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
-/// Keeps freed memory in the process for reuse. Every frame and every network layer allocates
-/// and frees buffers of several megabytes; by default glibc maps each one fresh from the kernel
-/// and unmaps it when freed, so every use paid page faults and kernel zeroing — a quarter of the
-/// CPU time of a GAN stylization, a sixth of a stabilized video. Peak memory is unchanged.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn keep_freed_memory() {
-    // SAFETY: mallopt only changes allocator thresholds; called before any other thread exists.
-    unsafe {
-        // Blocks up to 32 MiB (glibc's largest allowed threshold) come from the heap ...
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        // ... and the heap is not given back to the kernel while the program runs.
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_freed_memory() {}
-
 fn main() -> ExitCode {
-    keep_freed_memory();
+    toonflow_model::allocator::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
