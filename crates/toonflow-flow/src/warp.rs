@@ -48,39 +48,29 @@ fn cubic_weights(t: f32) -> [f32; 4] {
     [0.5 * (-t3 + 2.0 * t2 - t), 0.5 * (3.0 * t3 - 5.0 * t2 + 2.0), 0.5 * (-3.0 * t3 + 4.0 * t2 + t), 0.5 * (t3 - t2)]
 }
 
-/// Bicubic samples of several planes at one real position: the weights are computed once.
+/// Bicubic (Catmull–Rom) sample at real coordinates, clamped to the border. Sharper than
+/// bilinear and free of its pull toward whole-pixel positions, which matters for sub-pixel flow.
 #[inline]
-pub fn sample_cubic_n<const N: usize>(planes: [&Plane; N], x: f32, y: f32) -> [f32; N] {
-    let p0 = planes[0];
-    let (w, h) = (p0.width() as isize, p0.height() as isize);
+pub fn sample_cubic(p: &Plane, x: f32, y: f32) -> f32 {
+    let (w, h) = (p.width() as isize, p.height() as isize);
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
     let (xi, yi) = (floor_i(x), floor_i(y));
     let (wx, wy) = (cubic_weights(x - xi as f32), cubic_weights(y - yi as f32));
     let (x0, y0) = (xi - 1, yi - 1);
     let inside = x0 >= 0 && y0 >= 0 && x0 + 3 < w && y0 + 3 < h;
-    std::array::from_fn(|c| {
-        let p = planes[c];
-        let mut acc = 0.0;
-        for (j, wyj) in wy.iter().enumerate() {
-            let r = if inside {
-                let r = &p.row((y0 + j as isize) as usize)[x0 as usize..x0 as usize + 4];
-                wx[0] * r[0] + wx[1] * r[1] + wx[2] * r[2] + wx[3] * r[3]
-            } else {
-                let row = p.row((y0 + j as isize).clamp(0, h - 1) as usize);
-                (0..4).map(|i| wx[i] * row[(x0 + i as isize).clamp(0, w - 1) as usize]).sum()
-            };
-            acc += wyj * r;
-        }
-        acc
-    })
-}
-
-/// Bicubic (Catmull–Rom) sample at real coordinates, clamped to the border. Sharper than
-/// bilinear and free of its pull toward whole-pixel positions, which matters for sub-pixel flow.
-#[inline]
-pub fn sample_cubic(p: &Plane, x: f32, y: f32) -> f32 {
-    sample_cubic_n([p], x, y)[0]
+    let mut acc = 0.0;
+    for (j, wyj) in wy.iter().enumerate() {
+        let r = if inside {
+            let r = &p.row((y0 + j as isize) as usize)[x0 as usize..x0 as usize + 4];
+            wx[0] * r[0] + wx[1] * r[1] + wx[2] * r[2] + wx[3] * r[3]
+        } else {
+            let row = p.row((y0 + j as isize).clamp(0, h - 1) as usize);
+            (0..4).map(|i| wx[i] * row[(x0 + i as isize).clamp(0, w - 1) as usize]).sum()
+        };
+        acc += wyj * r;
+    }
+    acc
 }
 
 /// Largest block [`sample_block_cubic`] samples with its row buffer on the stack.
