@@ -126,7 +126,10 @@ fn prepare_drops_corrupt_tiny_and_duplicate_images_with_a_report() {
 fn content_loss_falls_and_the_discriminator_learns() {
     let dir = tempfile::tempdir().unwrap();
     let data = prepared(dir.path());
-    let mut config = tiny_config(60);
+    // 50 adversarial steps: D's accuracy leaves chance after about 15. With 30, the last ten
+    // averaged 0.57-0.70 from run to run when the file's tests ran side by side (one CI failure);
+    // with 50 they average about 0.8.
+    let mut config = tiny_config(80);
     config.warmup_steps = 30;
     let logs = run(&data, &dir.path().join("run"), config);
     let warmup: Vec<f32> = logs.iter().filter(|l| l.phase == "warmup").map(|l| l.content).collect();
@@ -140,7 +143,7 @@ fn content_loss_falls_and_the_discriminator_learns() {
     assert!(dir.path().join("run").join(MODEL_FILE).exists());
     let (_, config, info) =
         modelfile::load_generator(&dir.path().join("run").join(MODEL_FILE), &Device::flex()).unwrap();
-    assert_eq!((config.styles, info.styles, info.training["steps"].as_u64()), (1, vec!["discs".to_string()], Some(60)));
+    assert_eq!((config.styles, info.styles, info.training["steps"].as_u64()), (1, vec!["discs".to_string()], Some(80)));
 }
 
 #[test]
