@@ -209,7 +209,10 @@ fn bilinear_taps(src: usize, dst: usize) -> Vec<(usize, f32)> {
 pub fn upsample_flow(flow: &Flow, w: usize, h: usize) -> Flow {
     let (fw, fh) = (flow.width(), flow.height());
     let (sx, sy) = (w as f32 / fw as f32, h as f32 / fh as f32);
-    let (xtaps, ytaps) = (bilinear_taps(fw, w), bilinear_taps(fh, h));
+    let exact_double = w == 2 * fw && fw >= 2;
+    // The exactly-doubled width needs no horizontal table (see below).
+    let xtaps = if exact_double { Vec::new() } else { bilinear_taps(fw, w) };
+    let ytaps = bilinear_taps(fh, h);
     let mut out = Flow::zeros(w, h);
     let Flow { u, v } = &mut out;
     u.par_rows_mut().zip(v.par_rows_mut()).zip(&ytaps).for_each_init(
@@ -221,7 +224,7 @@ pub fn upsample_flow(flow: &Flow, w: usize, h: usize) -> Flow {
                 for ((b, &a), &c) in blend.iter_mut().zip(src.row(y0)).zip(src.row(y1)) {
                     *b = (a + (c - a) * fy) * scale;
                 }
-                if w == 2 * fw && fw >= 2 {
+                if exact_double {
                     // Exactly twice as wide (the pyramid's case): each input pair gives the two
                     // outputs between them at fixed weights, a loop that vectorizes.
                     dst[0] = blend[0];

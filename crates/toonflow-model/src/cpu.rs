@@ -295,18 +295,20 @@ impl InvertedResidual {
         self.project_norm.apply(&mut h, stats, false);
         let c = h.c;
         // Without a style the table is not used (as in the burn generator).
-        let (scale, shift) = match (&self.modulation, style) {
+        let modulation: Option<(Vec<f32>, Vec<f32>)> = match (&self.modulation, style) {
             (Some(table), Some(style)) => {
                 let row = &table[style * 2 * c..][..2 * c];
-                (row[..c].iter().map(|s| s + 1.0).collect(), row[c..].to_vec())
+                Some((row[..c].iter().map(|s| s + 1.0).collect(), row[c..].to_vec()))
             }
-            _ => (vec![1.0; c], vec![0.0; c]),
+            _ => None,
         };
-        let modulated = self.modulation.is_some() && style.is_some();
         h.data.par_chunks_mut(c * 1024).zip(x.data.par_chunks(c * 1024)).for_each(|(hs, xs)| {
             for (hp, xp) in hs.chunks_exact_mut(c).zip(xs.chunks_exact(c)) {
                 for (i, (v, &skip)) in hp.iter_mut().zip(xp).enumerate() {
-                    let y = if modulated { *v * scale[i] + shift[i] } else { *v };
+                    let y = match &modulation {
+                        Some((scale, shift)) => *v * scale[i] + shift[i],
+                        None => *v,
+                    };
                     *v = skip + y;
                 }
             }
