@@ -2,7 +2,7 @@
 //! Fully convolutional: any input size is padded to a multiple of 8 and cropped back.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{leaky_relu, tanh};
+use burn::tensor::activation::tanh;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, PadMode};
 use burn::tensor::{Device, Int, Tensor};
@@ -88,7 +88,7 @@ impl InvertedResidual {
 
     fn forward(&self, x: Tensor<4>, style: Option<&Tensor<1, Int>>, stats: &mut NormStats) -> Tensor<4> {
         let h = self.expand.forward(x.clone(), stats);
-        let h = leaky_relu(self.depthwise_norm.forward(self.depthwise.forward(h), stats), 0.2);
+        let h = self.depthwise_norm.forward_act(self.depthwise.forward(h), stats, Some(0.2));
         let mut h = self.project_norm.forward(self.project.forward(h), stats);
         if let (Some(table), Some(style)) = (&self.style_modulation, style) {
             let [b, c, _, _] = h.dims();

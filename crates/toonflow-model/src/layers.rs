@@ -49,6 +49,26 @@ impl LayerNorm2d {
     }
 
     pub fn forward(&self, x: Tensor<4>, stats: &mut NormStats) -> Tensor<4> {
+        self.forward_act(x, stats, None)
+    }
+
+    /// The norm followed by LeakyReLU with this negative slope (`None`: no activation). With
+    /// computed statistics on the CPU this is one fused operation (`train_ops::norm_act`).
+    pub fn forward_act(&self, x: Tensor<4>, stats: &mut NormStats, slope: Option<f32>) -> Tensor<4> {
+        if let NormStats::Compute = stats {
+            if let Some(y) = crate::train_ops::norm_act(&x, &self.gamma.val(), &self.beta.val(), slope) {
+                return y;
+            }
+        }
+        let y = self.compose(x, stats);
+        match slope {
+            Some(slope) => leaky_relu(y, slope as f64),
+            None => y,
+        }
+    }
+
+    /// The norm from burn's elementwise operations.
+    fn compose(&self, x: Tensor<4>, stats: &mut NormStats) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let normalized = match stats {
             NormStats::Compute => Self::normalize(x),
@@ -114,7 +134,7 @@ impl ReflectConv {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let p = self.pad;
         let x = if p > 0 { x.pad((p, p, p, p), PadMode::Reflect) } else { x };
-        self.conv.forward(x)
+        crate::train_ops::forward(&self.conv, x)
     }
 }
 
@@ -134,7 +154,7 @@ impl ConvNormAct {
     }
 
     pub fn forward(&self, x: Tensor<4>, stats: &mut NormStats) -> Tensor<4> {
-        leaky_relu(self.norm.forward(self.conv.forward(x), stats), 0.2)
+        self.norm.forward_act(self.conv.forward(x), stats, Some(0.2))
     }
 }
 
@@ -185,7 +205,7 @@ impl SpectralConv {
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let sigma = self.sigma().reshape([1, 1, 1, 1]);
-        let y = self.conv.forward(x);
+        let y = crate::train_ops::forward(&self.conv, x);
         // Dividing the output instead of the weight is the same linear map, and cheaper.
         match &self.conv.bias {
             Some(bias) => {

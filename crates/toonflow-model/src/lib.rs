@@ -17,6 +17,7 @@ pub mod loss;
 pub mod modelfile;
 pub mod onnx;
 pub mod tensorfile;
+pub mod train_ops;
 pub mod vgg;
 
 /// Writes `bytes` to a temporary file beside `path` and renames it into place, so readers never

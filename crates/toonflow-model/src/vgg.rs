@@ -108,7 +108,7 @@ impl Vgg16 {
                 y = max_pool2d(y, MaxPoolOptions::new([2, 2]).with_stride([2, 2]));
             }
             for conv in convs.by_ref().take(count) {
-                y = relu(conv.forward(y));
+                y = relu(crate::train_ops::forward(conv, y));
             }
             out.push(y.clone());
         }

@@ -1,0 +1,454 @@
+//! Convolution forward and backward passes on contiguous NCHW `f32` slices.
+//!
+//! Ungrouped convolutions gather patches for a band of output rows at a time (im2col, sized to
+//! stay in the L2 cache) and multiply with the `gemm` kernel; 1x1 convolutions multiply the
+//! planes directly. The input gradient scatters the product `Wᵀ·dY` back through the same patch
+//! layout (col2im); the weight gradient multiplies `dY` by the patches' transpose, accumulated
+//! over bands and images. Depthwise convolutions are direct loops (a few FLOPs per pixel).
+
+use rayon::prelude::*;
+
+/// Shape of one convolution: square or rectangular kernels, symmetric zero padding per axis,
+/// no dilation; `depthwise` means one filter per channel (`groups == cin == cout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub batch: usize,
+    pub cin: usize,
+    pub h: usize,
+    pub w: usize,
+    pub cout: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub pad: [usize; 2],
+    pub depthwise: bool,
+}
+
+impl ConvGeometry {
+    pub fn out_h(&self) -> usize {
+        (self.h + 2 * self.pad[0] - self.kernel[0]) / self.stride[0] + 1
+    }
+
+    pub fn out_w(&self) -> usize {
+        (self.w + 2 * self.pad[1] - self.kernel[1]) / self.stride[1] + 1
+    }
+
+    /// Length of one patch: the inner dimension of the matrix product.
+    fn patch_len(&self) -> usize {
+        let taps = self.kernel[0] * self.kernel[1];
+        if self.depthwise {
+            taps
+        } else {
+            self.cin * taps
+        }
+    }
+
+    pub fn weight_len(&self) -> usize {
+        self.cout * self.patch_len()
+    }
+
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.pad == [0, 0]
+    }
+
+    /// Output rows per im2col band: about 128 K floats of patches (half the L2 cache).
+    fn band_rows(&self) -> usize {
+        (BAND_FLOATS / (self.patch_len() * self.out_w()).max(1)).clamp(1, self.out_h())
+    }
+
+    /// One image per thread when there are enough images; otherwise the matrix kernel itself
+    /// runs in parallel.
+    fn split_images(&self) -> bool {
+        self.batch >= rayon::current_num_threads()
+    }
+
+    fn gemm_parallelism(&self) -> gemm::Parallelism {
+        if self.split_images() {
+            gemm::Parallelism::None
+        } else {
+            gemm::Parallelism::Rayon(0)
+        }
+    }
+}
+
+const BAND_FLOATS: usize = 128 * 1024;
+
+/// A dot product in eight independent lanes (a plain `sum` would be one serial chain).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// A strided matrix view: element (i, j) at `ptr[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+struct View {
+    ptr: *const f32,
+    rs: isize,
+    cs: isize,
+}
+
+impl View {
+    fn rows(data: &[f32], rs: usize) -> Self {
+        Self { ptr: data.as_ptr(), rs: rs as isize, cs: 1 }
+    }
+
+    /// The transpose of a row-major matrix with row stride `rs`.
+    fn transposed(data: &[f32], rs: usize) -> Self {
+        Self { ptr: data.as_ptr(), rs: 1, cs: rs as isize }
+    }
+}
+
+/// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`, `dst` row-major with row stride `dst_rs`.
+///
+/// SAFETY (callers): every view must cover its matrix within the slice it was made from, and
+/// `dst` must hold `(m - 1) * dst_rs + n` elements.
+unsafe fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    parallelism: gemm::Parallelism,
+) {
+    debug_assert!(dst.len() >= (m - 1) * dst_rs + n);
+    gemm::gemm(
+        m,
+        n,
+        k,
+        dst.as_mut_ptr(),
+        1,
+        dst_rs as isize,
+        accumulate,
+        lhs.ptr,
+        lhs.cs,
+        lhs.rs,
+        rhs.ptr,
+        rhs.cs,
+        rhs.rs,
+        1.0,
+        1.0,
+        false,
+        false,
+        false,
+        parallelism,
+    );
+}
+
+/// Output columns `[lo, hi)` whose input column `x * stride + tap - pad` lies inside `0..w`.
+fn valid_columns(out_w: usize, w: usize, stride: usize, tap: usize, pad: usize) -> (usize, usize) {
+    let lo = pad.saturating_sub(tap).div_ceil(stride).min(out_w);
+    // Largest x with x * stride + tap - pad <= w - 1.
+    let hi = if w + pad > tap { ((w + pad - tap - 1) / stride + 1).min(out_w) } else { 0 };
+    (lo, hi.max(lo))
+}
+
+/// Walks the patch layout of output rows `[r0, r1)` of one image: for each patch row (channel,
+/// tap) and output row, calls `f(patch row, output row offset in the band, input row or None
+/// when it falls in the padding, tap column)`.
+fn for_each_patch_row(g: &ConvGeometry, r0: usize, r1: usize, mut f: impl FnMut(usize, usize, Option<usize>, usize)) {
+    let [kh, kw] = g.kernel;
+    for ci in 0..g.cin {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let row = (ci * kh + ky) * kw + kx;
+                for r in r0..r1 {
+                    let iy = (r * g.stride[0] + ky).checked_sub(g.pad[0]).filter(|&iy| iy < g.h);
+                    f(row, r - r0, iy.map(|iy| ci * g.h * g.w + iy * g.w), kx);
+                }
+            }
+        }
+    }
+}
+
+/// Gathers the patches of output rows `[r0, r1)` into `col` (`[patch_len, band columns]`).
+fn im2col(g: &ConvGeometry, x: &[f32], r0: usize, r1: usize, col: &mut [f32]) {
+    let (wo, sw, pw) = (g.out_w(), g.stride[1], g.pad[1]);
+    let nb = (r1 - r0) * wo;
+    for_each_patch_row(g, r0, r1, |row, band_row, src_row, kx| {
+        let dst = &mut col[row * nb + band_row * wo..][..wo];
+        let Some(src_row) = src_row else {
+            dst.fill(0.0);
+            return;
+        };
+        let src = &x[src_row..src_row + g.w];
+        let (lo, hi) = valid_columns(wo, g.w, sw, kx, pw);
+        dst[..lo].fill(0.0);
+        dst[hi..].fill(0.0);
+        if sw == 1 {
+            let start = lo + kx - pw;
+            dst[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+        } else {
+            for (x, d) in (lo..hi).zip(&mut dst[lo..hi]) {
+                *d = src[x * sw + kx - pw];
+            }
+        }
+    });
+}
+
+/// Adds the patches in `col` back onto the image gradient `dx` (the adjoint of [`im2col`]).
+fn col2im_add(g: &ConvGeometry, col: &[f32], r0: usize, r1: usize, dx: &mut [f32]) {
+    let (wo, sw, pw) = (g.out_w(), g.stride[1], g.pad[1]);
+    let nb = (r1 - r0) * wo;
+    for_each_patch_row(g, r0, r1, |row, band_row, dst_row, kx| {
+        let Some(dst_row) = dst_row else { return };
+        let src = &col[row * nb + band_row * wo..][..wo];
+        let dst = &mut dx[dst_row..dst_row + g.w];
+        let (lo, hi) = valid_columns(wo, g.w, sw, kx, pw);
+        if sw == 1 {
+            let start = lo + kx - pw;
+            for (d, s) in dst[start..start + hi - lo].iter_mut().zip(&src[lo..hi]) {
+                *d += s;
+            }
+        } else {
+            for x in lo..hi {
+                dst[x * sw + kx - pw] += src[x];
+            }
+        }
+    });
+}
+
+/// Output row bands `[r0, r1)` of one image.
+fn bands(g: &ConvGeometry) -> impl Iterator<Item = (usize, usize)> {
+    let (ho, rows) = (g.out_h(), g.band_rows());
+    (0..ho.div_ceil(rows)).map(move |i| (i * rows, ((i + 1) * rows).min(ho)))
+}
+
+/// Runs `f(image index, input image, output image)` over the batch, in parallel when the
+/// geometry splits images across threads.
+fn per_image(
+    g: &ConvGeometry,
+    input: &[f32],
+    input_len: usize,
+    output: &mut [f32],
+    output_len: usize,
+    f: impl Fn(&[f32], &mut [f32]) + Sync,
+) {
+    if g.split_images() {
+        input.par_chunks_exact(input_len).zip(output.par_chunks_exact_mut(output_len)).for_each(|(i, o)| f(i, o));
+    } else {
+        input.chunks_exact(input_len).zip(output.chunks_exact_mut(output_len)).for_each(|(i, o)| f(i, o));
+    }
+}
+
+/// `y = conv(x, weight)`: x `[batch, cin, h, w]`, weight `[cout, cin (or 1), kh, kw]` → y
+/// `[batch, cout, out_h, out_w]`.
+pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
+    assert_eq!(x.len(), g.batch * g.cin * g.h * g.w, "input size");
+    assert_eq!(weight.len(), g.weight_len(), "weight size");
+    let (hw, out_hw) = (g.h * g.w, g.out_h() * g.out_w());
+    let mut y = vec![0f32; g.batch * g.cout * out_hw];
+    if g.depthwise {
+        return depthwise_forward(g, x, weight, y);
+    }
+    let (kl, wo) = (g.patch_len(), g.out_w());
+    per_image(g, x, g.cin * hw, &mut y, g.cout * out_hw, |x, y| {
+        let par = g.gemm_parallelism();
+        if g.is_pointwise() {
+            // SAFETY: weight is cout×cin, x is cin×hw, y is cout×hw (sizes asserted above).
+            unsafe { matmul((g.cout, hw, g.cin), y, hw, false, View::rows(weight, g.cin), View::rows(x, hw), par) };
+            return;
+        }
+        let mut col = vec![0f32; kl * g.band_rows() * wo];
+        for (r0, r1) in bands(g) {
+            let nb = (r1 - r0) * wo;
+            im2col(g, x, r0, r1, &mut col);
+            // SAFETY: weight is cout×kl, col is kl×nb, and y from r0*wo holds cout rows of
+            // stride out_hw reaching column nb.
+            unsafe {
+                matmul(
+                    (g.cout, nb, kl),
+                    &mut y[r0 * wo..],
+                    out_hw,
+                    false,
+                    View::rows(weight, kl),
+                    View::rows(&col, nb),
+                    par,
+                )
+            };
+        }
+    });
+    y
+}
+
+/// The gradient with respect to the input, from the gradient of the output `dy`.
+pub fn backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32]) -> Vec<f32> {
+    let (hw, out_hw) = (g.h * g.w, g.out_h() * g.out_w());
+    assert_eq!(dy.len(), g.batch * g.cout * out_hw, "output gradient size");
+    assert_eq!(weight.len(), g.weight_len(), "weight size");
+    let mut dx = vec![0f32; g.batch * g.cin * hw];
+    if g.depthwise {
+        depthwise_backward_input(g, dy, weight, &mut dx);
+        return dx;
+    }
+    let (kl, wo) = (g.patch_len(), g.out_w());
+    per_image(g, dy, g.cout * out_hw, &mut dx, g.cin * hw, |dy, dx| {
+        let par = g.gemm_parallelism();
+        if g.is_pointwise() {
+            // SAFETY: weightᵀ is cin×cout, dy is cout×hw, dx is cin×hw.
+            unsafe {
+                matmul((g.cin, hw, g.cout), dx, hw, false, View::transposed(weight, g.cin), View::rows(dy, hw), par)
+            };
+            return;
+        }
+        let mut col = vec![0f32; kl * g.band_rows() * wo];
+        for (r0, r1) in bands(g) {
+            let nb = (r1 - r0) * wo;
+            // SAFETY: weightᵀ is kl×cout, dy from r0*wo holds cout rows of stride out_hw
+            // reaching column nb, col holds kl×nb.
+            unsafe {
+                matmul(
+                    (kl, nb, g.cout),
+                    &mut col,
+                    nb,
+                    false,
+                    View::transposed(weight, kl),
+                    View::rows(&dy[r0 * wo..], out_hw),
+                    par,
+                )
+            };
+            col2im_add(g, &col[..kl * nb], r0, r1, dx);
+        }
+    });
+    dx
+}
+
+/// The gradient with respect to the weight, summed over the batch.
+pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (hw, out_hw) = (g.h * g.w, g.out_h() * g.out_w());
+    assert_eq!(x.len(), g.batch * g.cin * hw, "input size");
+    assert_eq!(dy.len(), g.batch * g.cout * out_hw, "output gradient size");
+    if g.depthwise {
+        return depthwise_backward_weight(g, x, dy);
+    }
+    let (kl, wo) = (g.patch_len(), g.out_w());
+    // dW accumulates into one partial sum per thread, added up at the end.
+    let image = |dw: &mut Vec<f32>, (x, dy): (&[f32], &[f32])| {
+        let par = g.gemm_parallelism();
+        if g.is_pointwise() {
+            // SAFETY: dy is cout×hw, xᵀ is hw×cin, dw is cout×cin.
+            unsafe { matmul((g.cout, g.cin, hw), dw, g.cin, true, View::rows(dy, hw), View::transposed(x, hw), par) };
+            return;
+        }
+        let mut col = vec![0f32; kl * g.band_rows() * wo];
+        for (r0, r1) in bands(g) {
+            let nb = (r1 - r0) * wo;
+            im2col(g, x, r0, r1, &mut col);
+            // SAFETY: dy from r0*wo holds cout rows of stride out_hw reaching column nb, colᵀ
+            // is nb×kl, dw is cout×kl.
+            unsafe {
+                matmul(
+                    (g.cout, kl, nb),
+                    dw,
+                    kl,
+                    true,
+                    View::rows(&dy[r0 * wo..], out_hw),
+                    View::transposed(&col, nb),
+                    par,
+                )
+            };
+        }
+    };
+    let (x_len, dy_len) = (g.cin * hw, g.cout * out_hw);
+    let zeros = || vec![0f32; g.weight_len()];
+    if g.split_images() {
+        x.par_chunks_exact(x_len)
+            .zip(dy.par_chunks_exact(dy_len))
+            .fold(zeros, |mut dw, pair| {
+                image(&mut dw, pair);
+                dw
+            })
+            .reduce(zeros, |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                a
+            })
+    } else {
+        let mut dw = zeros();
+        x.chunks_exact(x_len).zip(dy.chunks_exact(dy_len)).for_each(|pair| image(&mut dw, pair));
+        dw
+    }
+}
+
+/// Calls `f(output row, tap row, input row, tap column, output columns [lo, hi))` for every
+/// (output row, tap) pair of one depthwise plane whose input row is inside the image.
+fn depthwise_taps(g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
+    let [kh, kw] = g.kernel;
+    for r in 0..g.out_h() {
+        for ky in 0..kh {
+            let Some(iy) = (r * g.stride[0] + ky).checked_sub(g.pad[0]).filter(|&iy| iy < g.h) else { continue };
+            for kx in 0..kw {
+                let (lo, hi) = valid_columns(g.out_w(), g.w, g.stride[1], kx, g.pad[1]);
+                f(r, ky, iy, kx, lo, hi);
+            }
+        }
+    }
+}
+
+fn depthwise_forward(g: &ConvGeometry, x: &[f32], weight: &[f32], mut y: Vec<f32>) -> Vec<f32> {
+    let (hw, wo, c, taps) = (g.h * g.w, g.out_w(), g.cin, g.patch_len());
+    let (sw, pw) = (g.stride[1], g.pad[1]);
+    y.par_chunks_mut(g.out_h() * wo).enumerate().for_each(|(plane, y)| {
+        let (x, w) = (&x[plane * hw..][..hw], &weight[(plane % c) * taps..][..taps]);
+        depthwise_taps(g, |r, ky, iy, kx, lo, hi| {
+            let (tap, src) = (w[ky * g.kernel[1] + kx], &x[iy * g.w..][..g.w]);
+            let dst = &mut y[r * wo..][lo..hi];
+            if sw == 1 {
+                let src = &src[lo + kx - pw..][..hi - lo];
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
+            } else {
+                for (xo, d) in (lo..hi).zip(dst) {
+                    *d += tap * src[xo * sw + kx - pw];
+                }
+            }
+        });
+    });
+    y
+}
+
+fn depthwise_backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32], dx: &mut [f32]) {
+    let (hw, wo, c, taps) = (g.h * g.w, g.out_w(), g.cin, g.patch_len());
+    let (sw, pw) = (g.stride[1], g.pad[1]);
+    dx.par_chunks_mut(hw).enumerate().for_each(|(plane, dx)| {
+        let (dy, w) = (&dy[plane * g.out_h() * wo..][..g.out_h() * wo], &weight[(plane % c) * taps..][..taps]);
+        depthwise_taps(g, |r, ky, iy, kx, lo, hi| {
+            let (tap, src) = (w[ky * g.kernel[1] + kx], &dy[r * wo..][..wo]);
+            let dst = &mut dx[iy * g.w..][..g.w];
+            if sw == 1 {
+                let dst = &mut dst[lo + kx - pw..][..hi - lo];
+                dst.iter_mut().zip(&src[lo..hi]).for_each(|(d, s)| *d += tap * s);
+            } else {
+                for xo in lo..hi {
+                    dst[xo * sw + kx - pw] += tap * src[xo];
+                }
+            }
+        });
+    });
+}
+
+fn depthwise_backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (hw, out_hw, wo, c, taps) = (g.h * g.w, g.out_h() * g.out_w(), g.out_w(), g.cin, g.patch_len());
+    let (sw, pw) = (g.stride[1], g.pad[1]);
+    let mut dw = vec![0f32; c * taps];
+    dw.par_chunks_mut(taps).enumerate().for_each(|(ch, dw)| {
+        for b in 0..g.batch {
+            let plane = b * c + ch;
+            let (x, dy) = (&x[plane * hw..][..hw], &dy[plane * out_hw..][..out_hw]);
+            depthwise_taps(g, |r, ky, iy, kx, lo, hi| {
+                let (src, grad) = (&x[iy * g.w..][..g.w], &dy[r * wo..][..wo]);
+                let sum: f32 = if sw == 1 {
+                    dot(&grad[lo..hi], &src[lo + kx - pw..][..hi - lo])
+                } else {
+                    (lo..hi).map(|xo| grad[xo] * src[xo * sw + kx - pw]).sum()
+                };
+                dw[ky * g.kernel[1] + kx] += sum;
+            });
+        }
+    });
+    dw
+}
