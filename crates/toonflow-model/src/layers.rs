@@ -2,11 +2,11 @@
 //! norm whose statistics can be recorded and replayed (for tiled inference), and spectrally
 //! normalized convolutions.
 
+use crate::train_ops::Padding;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::leaky_relu;
-use burn::tensor::ops::PadMode;
 use burn::tensor::{Device, Distribution, Tensor};
 
 /// Where a [`LayerNorm2d`] takes its mean and variance from.
@@ -132,9 +132,9 @@ impl ReflectConv {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let p = self.pad;
-        let x = if p > 0 { x.pad((p, p, p, p), PadMode::Reflect) } else { x };
-        crate::train_ops::forward(&self.conv, x)
+        let (conv, p) = (&self.conv, self.pad);
+        let bias = conv.bias.as_ref().map(|b| b.val());
+        crate::train_ops::conv2d(x, conv.weight.val(), bias, conv.stride, Padding::Reflect([p, p]), conv.groups)
     }
 }
 
@@ -204,16 +204,9 @@ impl SpectralConv {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let sigma = self.sigma().reshape([1, 1, 1, 1]);
-        let y = crate::train_ops::forward(&self.conv, x);
-        // Dividing the output instead of the weight is the same linear map, and cheaper.
-        match &self.conv.bias {
-            Some(bias) => {
-                let b = bias.val().reshape([1, bias.val().dims()[0], 1, 1]);
-                (y - b.clone()) / sigma + b
-            }
-            None => y / sigma,
-        }
+        // W / σ(W) is weight-sized; dividing the output instead would touch every activation.
+        let weight = self.conv.weight.val() / self.sigma().reshape([1, 1, 1, 1]);
+        crate::train_ops::forward_with_weight(&self.conv, weight, x)
     }
 }
 

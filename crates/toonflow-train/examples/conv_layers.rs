@@ -34,7 +34,7 @@ fn main() {
         let w = Tensor::<4>::random([cout, cin / groups, k, k], Distribution::Normal(0.0, 0.1), &device).require_grad();
         let run = |ours: bool| {
             let y = if ours {
-                train_ops::conv2d(x.clone(), w.clone(), None, [s, s], [0, 0], groups)
+                train_ops::conv2d(x.clone(), w.clone(), None, [s, s], train_ops::Padding::Zero([0, 0]), groups)
             } else {
                 conv2d(x.clone(), w.clone(), None, ConvOptions::new([s, s], [0, 0], [1, 1], groups))
             };

@@ -8,8 +8,9 @@
 
 use rayon::prelude::*;
 
-/// Shape of one convolution: square or rectangular kernels, symmetric zero padding per axis,
-/// no dilation; `depthwise` means one filter per channel (`groups == cin == cout`).
+/// Shape of one convolution: square or rectangular kernels, symmetric padding per axis (zeros,
+/// or the image reflected at its border when `reflect`), no dilation; `depthwise` means one
+/// filter per channel (`groups == cin == cout`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeometry {
     pub batch: usize,
@@ -20,6 +21,7 @@ pub struct ConvGeometry {
     pub kernel: [usize; 2],
     pub stride: [usize; 2],
     pub pad: [usize; 2],
+    pub reflect: bool,
     pub depthwise: bool,
 }
 
@@ -30,6 +32,44 @@ impl ConvGeometry {
 
     pub fn out_w(&self) -> usize {
         (self.w + 2 * self.pad[1] - self.kernel[1]) / self.stride[1] + 1
+    }
+
+    /// The input index a padded coordinate `i` reads along an axis of length `n`, if any.
+    fn source(&self, i: usize, pad: usize, n: usize) -> Option<usize> {
+        match i.checked_sub(pad) {
+            Some(i) if i < n => Some(i),
+            // Reflection without repeating the border sample (as burn's and PyTorch's).
+            Some(i) if self.reflect => Some(2 * (n - 1) - i),
+            None if self.reflect => Some(pad - i),
+            _ => None,
+        }
+    }
+
+    /// The input row output row `r` reads through kernel row `ky`, if any.
+    fn input_row(&self, r: usize, ky: usize) -> Option<usize> {
+        self.source(r * self.stride[0] + ky, self.pad[0], self.h)
+    }
+
+    /// For each kernel column, which input columns the output columns read.
+    fn tap_columns(&self) -> Vec<TapColumns> {
+        let (wo, sw, pw) = (self.out_w(), self.stride[1], self.pad[1]);
+        (0..self.kernel[1])
+            .map(|kx| {
+                let lo = pw.saturating_sub(kx).div_ceil(sw).min(wo);
+                // Past the largest x with x * sw + kx - pw <= w - 1.
+                let hi = if self.w + pw > kx { ((self.w + pw - kx - 1) / sw + 1).min(wo) } else { 0 }.max(lo);
+                let edges =
+                    (0..lo).chain(hi..wo).filter_map(|x| Some((x, self.source(x * sw + kx, pw, self.w)?))).collect();
+                let first = if hi > lo { lo * sw + kx - pw } else { 0 };
+                TapColumns { lo, hi, first, edges }
+            })
+            .collect()
+    }
+
+    fn check(&self) {
+        if self.reflect {
+            assert!(self.pad[0] < self.h && self.pad[1] < self.w, "reflection padding must be smaller than the image");
+        }
     }
 
     /// Length of one patch: the inner dimension of the matrix product.
@@ -141,26 +181,40 @@ unsafe fn matmul(
     );
 }
 
-/// Output columns `[lo, hi)` whose input column `x * stride + tap - pad` lies inside `0..w`.
-fn valid_columns(out_w: usize, w: usize, stride: usize, tap: usize, pad: usize) -> (usize, usize) {
-    let lo = pad.saturating_sub(tap).div_ceil(stride).min(out_w);
-    // Largest x with x * stride + tap - pad <= w - 1.
-    let hi = if w + pad > tap { ((w + pad - tap - 1) / stride + 1).min(out_w) } else { 0 };
-    (lo, hi.max(lo))
+/// Which input columns the output columns read through one kernel column: the interior run
+/// `[lo, hi)` reads from `first` on with the stride; `edges` lists (output, input) columns that
+/// read through the reflected border (none with zero padding: those read zeros).
+struct TapColumns {
+    lo: usize,
+    hi: usize,
+    first: usize,
+    edges: Vec<(usize, usize)>,
+}
+
+impl TapColumns {
+    /// Calls `f(output column, input column)` for every column pair of the interior run.
+    fn interior(&self, stride: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (self.lo..self.hi).map(move |x| (x, self.first + (x - self.lo) * stride))
+    }
 }
 
 /// Walks the patch layout of output rows `[r0, r1)` of one image: for each patch row (channel,
-/// tap) and output row, calls `f(patch row, output row offset in the band, input row or None
-/// when it falls in the padding, tap column)`.
-fn for_each_patch_row(g: &ConvGeometry, r0: usize, r1: usize, mut f: impl FnMut(usize, usize, Option<usize>, usize)) {
+/// tap) and output row, calls `f(patch row, output row offset in the band, input row start or
+/// None when it reads zero padding, the tap's columns)`.
+fn for_each_patch_row(
+    g: &ConvGeometry,
+    columns: &[TapColumns],
+    r0: usize,
+    r1: usize,
+    mut f: impl FnMut(usize, usize, Option<usize>, &TapColumns),
+) {
     let [kh, kw] = g.kernel;
     for ci in 0..g.cin {
         for ky in 0..kh {
-            for kx in 0..kw {
+            for (kx, tap) in columns.iter().enumerate() {
                 let row = (ci * kh + ky) * kw + kx;
                 for r in r0..r1 {
-                    let iy = (r * g.stride[0] + ky).checked_sub(g.pad[0]).filter(|&iy| iy < g.h);
-                    f(row, r - r0, iy.map(|iy| ci * g.h * g.w + iy * g.w), kx);
+                    f(row, r - r0, g.input_row(r, ky).map(|iy| ci * g.h * g.w + iy * g.w), tap);
                 }
             }
         }
@@ -168,49 +222,42 @@ fn for_each_patch_row(g: &ConvGeometry, r0: usize, r1: usize, mut f: impl FnMut(
 }
 
 /// Gathers the patches of output rows `[r0, r1)` into `col` (`[patch_len, band columns]`).
-fn im2col(g: &ConvGeometry, x: &[f32], r0: usize, r1: usize, col: &mut [f32]) {
-    let (wo, sw, pw) = (g.out_w(), g.stride[1], g.pad[1]);
+fn im2col(g: &ConvGeometry, columns: &[TapColumns], x: &[f32], r0: usize, r1: usize, col: &mut [f32]) {
+    let (wo, sw) = (g.out_w(), g.stride[1]);
     let nb = (r1 - r0) * wo;
-    for_each_patch_row(g, r0, r1, |row, band_row, src_row, kx| {
+    for_each_patch_row(g, columns, r0, r1, |row, band_row, src_row, tap| {
         let dst = &mut col[row * nb + band_row * wo..][..wo];
         let Some(src_row) = src_row else {
             dst.fill(0.0);
             return;
         };
         let src = &x[src_row..src_row + g.w];
-        let (lo, hi) = valid_columns(wo, g.w, sw, kx, pw);
-        dst[..lo].fill(0.0);
-        dst[hi..].fill(0.0);
+        dst[..tap.lo].fill(0.0);
+        dst[tap.hi..].fill(0.0);
         if sw == 1 {
-            let start = lo + kx - pw;
-            dst[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+            dst[tap.lo..tap.hi].copy_from_slice(&src[tap.first..][..tap.hi - tap.lo]);
         } else {
-            for (x, d) in (lo..hi).zip(&mut dst[lo..hi]) {
-                *d = src[x * sw + kx - pw];
-            }
+            tap.interior(sw).for_each(|(xo, xi)| dst[xo] = src[xi]);
         }
+        tap.edges.iter().for_each(|&(xo, xi)| dst[xo] = src[xi]);
     });
 }
 
 /// Adds the patches in `col` back onto the image gradient `dx` (the adjoint of [`im2col`]).
-fn col2im_add(g: &ConvGeometry, col: &[f32], r0: usize, r1: usize, dx: &mut [f32]) {
-    let (wo, sw, pw) = (g.out_w(), g.stride[1], g.pad[1]);
+fn col2im_add(g: &ConvGeometry, columns: &[TapColumns], col: &[f32], r0: usize, r1: usize, dx: &mut [f32]) {
+    let (wo, sw) = (g.out_w(), g.stride[1]);
     let nb = (r1 - r0) * wo;
-    for_each_patch_row(g, r0, r1, |row, band_row, dst_row, kx| {
+    for_each_patch_row(g, columns, r0, r1, |row, band_row, dst_row, tap| {
         let Some(dst_row) = dst_row else { return };
         let src = &col[row * nb + band_row * wo..][..wo];
         let dst = &mut dx[dst_row..dst_row + g.w];
-        let (lo, hi) = valid_columns(wo, g.w, sw, kx, pw);
         if sw == 1 {
-            let start = lo + kx - pw;
-            for (d, s) in dst[start..start + hi - lo].iter_mut().zip(&src[lo..hi]) {
-                *d += s;
-            }
+            let run = &mut dst[tap.first..][..tap.hi - tap.lo];
+            run.iter_mut().zip(&src[tap.lo..tap.hi]).for_each(|(d, s)| *d += s);
         } else {
-            for x in lo..hi {
-                dst[x * sw + kx - pw] += src[x];
-            }
+            tap.interior(sw).for_each(|(xo, xi)| dst[xi] += src[xo]);
         }
+        tap.edges.iter().for_each(|&(xo, xi)| dst[xi] += src[xo]);
     });
 }
 
@@ -240,6 +287,7 @@ fn per_image(
 /// `y = conv(x, weight)`: x `[batch, cin, h, w]`, weight `[cout, cin (or 1), kh, kw]` → y
 /// `[batch, cout, out_h, out_w]`.
 pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
+    g.check();
     assert_eq!(x.len(), g.batch * g.cin * g.h * g.w, "input size");
     assert_eq!(weight.len(), g.weight_len(), "weight size");
     let (hw, out_hw) = (g.h * g.w, g.out_h() * g.out_w());
@@ -247,7 +295,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     if g.depthwise {
         return depthwise_forward(g, x, weight, y);
     }
-    let (kl, wo) = (g.patch_len(), g.out_w());
+    let (kl, wo, columns) = (g.patch_len(), g.out_w(), g.tap_columns());
     per_image(g, x, g.cin * hw, &mut y, g.cout * out_hw, |x, y| {
         let par = g.gemm_parallelism();
         if g.is_pointwise() {
@@ -258,7 +306,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
         let mut col = vec![0f32; kl * g.band_rows() * wo];
         for (r0, r1) in bands(g) {
             let nb = (r1 - r0) * wo;
-            im2col(g, x, r0, r1, &mut col);
+            im2col(g, &columns, x, r0, r1, &mut col);
             // SAFETY: weight is cout×kl, col is kl×nb, and y from r0*wo holds cout rows of
             // stride out_hw reaching column nb.
             unsafe {
@@ -279,6 +327,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
 
 /// The gradient with respect to the input, from the gradient of the output `dy`.
 pub fn backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32]) -> Vec<f32> {
+    g.check();
     let (hw, out_hw) = (g.h * g.w, g.out_h() * g.out_w());
     assert_eq!(dy.len(), g.batch * g.cout * out_hw, "output gradient size");
     assert_eq!(weight.len(), g.weight_len(), "weight size");
@@ -287,7 +336,7 @@ pub fn backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32]) -> Vec<f32> 
         depthwise_backward_input(g, dy, weight, &mut dx);
         return dx;
     }
-    let (kl, wo) = (g.patch_len(), g.out_w());
+    let (kl, wo, columns) = (g.patch_len(), g.out_w(), g.tap_columns());
     per_image(g, dy, g.cout * out_hw, &mut dx, g.cin * hw, |dy, dx| {
         let par = g.gemm_parallelism();
         if g.is_pointwise() {
@@ -313,7 +362,7 @@ pub fn backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32]) -> Vec<f32> 
                     par,
                 )
             };
-            col2im_add(g, &col[..kl * nb], r0, r1, dx);
+            col2im_add(g, &columns, &col[..kl * nb], r0, r1, dx);
         }
     });
     dx
@@ -321,13 +370,14 @@ pub fn backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32]) -> Vec<f32> 
 
 /// The gradient with respect to the weight, summed over the batch.
 pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    g.check();
     let (hw, out_hw) = (g.h * g.w, g.out_h() * g.out_w());
     assert_eq!(x.len(), g.batch * g.cin * hw, "input size");
     assert_eq!(dy.len(), g.batch * g.cout * out_hw, "output gradient size");
     if g.depthwise {
         return depthwise_backward_weight(g, x, dy);
     }
-    let (kl, wo) = (g.patch_len(), g.out_w());
+    let (kl, wo, columns) = (g.patch_len(), g.out_w(), g.tap_columns());
     // dW accumulates into one partial sum per thread, added up at the end.
     let image = |dw: &mut Vec<f32>, (x, dy): (&[f32], &[f32])| {
         let par = g.gemm_parallelism();
@@ -339,7 +389,7 @@ pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         let mut col = vec![0f32; kl * g.band_rows() * wo];
         for (r0, r1) in bands(g) {
             let nb = (r1 - r0) * wo;
-            im2col(g, x, r0, r1, &mut col);
+            im2col(g, &columns, x, r0, r1, &mut col);
             // SAFETY: dy from r0*wo holds cout rows of stride out_hw reaching column nb, colᵀ
             // is nb×kl, dw is cout×kl.
             unsafe {
@@ -375,78 +425,75 @@ pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     }
 }
 
-/// Calls `f(output row, tap row, input row, tap column, output columns [lo, hi))` for every
-/// (output row, tap) pair of one depthwise plane whose input row is inside the image.
-fn depthwise_taps(g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
+/// Calls `f(output row, tap index, input row, the tap's columns)` for every (output row, tap)
+/// pair of one depthwise plane that reads an input row (not zero padding).
+fn depthwise_taps(g: &ConvGeometry, columns: &[TapColumns], mut f: impl FnMut(usize, usize, usize, &TapColumns)) {
     let [kh, kw] = g.kernel;
     for r in 0..g.out_h() {
         for ky in 0..kh {
-            let Some(iy) = (r * g.stride[0] + ky).checked_sub(g.pad[0]).filter(|&iy| iy < g.h) else { continue };
-            for kx in 0..kw {
-                let (lo, hi) = valid_columns(g.out_w(), g.w, g.stride[1], kx, g.pad[1]);
-                f(r, ky, iy, kx, lo, hi);
+            let Some(iy) = g.input_row(r, ky) else { continue };
+            for (kx, tap) in columns.iter().enumerate() {
+                f(r, ky * kw + kx, iy, tap);
             }
         }
     }
 }
 
 fn depthwise_forward(g: &ConvGeometry, x: &[f32], weight: &[f32], mut y: Vec<f32>) -> Vec<f32> {
-    let (hw, wo, c, taps) = (g.h * g.w, g.out_w(), g.cin, g.patch_len());
-    let (sw, pw) = (g.stride[1], g.pad[1]);
+    let (hw, wo, c, taps, sw) = (g.h * g.w, g.out_w(), g.cin, g.patch_len(), g.stride[1]);
+    let columns = g.tap_columns();
     y.par_chunks_mut(g.out_h() * wo).enumerate().for_each(|(plane, y)| {
         let (x, w) = (&x[plane * hw..][..hw], &weight[(plane % c) * taps..][..taps]);
-        depthwise_taps(g, |r, ky, iy, kx, lo, hi| {
-            let (tap, src) = (w[ky * g.kernel[1] + kx], &x[iy * g.w..][..g.w]);
-            let dst = &mut y[r * wo..][lo..hi];
+        depthwise_taps(g, &columns, |r, t, iy, tap| {
+            let (k, src, dst) = (w[t], &x[iy * g.w..][..g.w], &mut y[r * wo..][..wo]);
             if sw == 1 {
-                let src = &src[lo + kx - pw..][..hi - lo];
-                dst.iter_mut().zip(src).for_each(|(d, s)| *d += tap * s);
+                let run = &src[tap.first..][..tap.hi - tap.lo];
+                dst[tap.lo..tap.hi].iter_mut().zip(run).for_each(|(d, s)| *d += k * s);
             } else {
-                for (xo, d) in (lo..hi).zip(dst) {
-                    *d += tap * src[xo * sw + kx - pw];
-                }
+                tap.interior(sw).for_each(|(xo, xi)| dst[xo] += k * src[xi]);
             }
+            tap.edges.iter().for_each(|&(xo, xi)| dst[xo] += k * src[xi]);
         });
     });
     y
 }
 
 fn depthwise_backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32], dx: &mut [f32]) {
-    let (hw, wo, c, taps) = (g.h * g.w, g.out_w(), g.cin, g.patch_len());
-    let (sw, pw) = (g.stride[1], g.pad[1]);
+    let (hw, out_hw, wo, c, taps, sw) =
+        (g.h * g.w, g.out_h() * g.out_w(), g.out_w(), g.cin, g.patch_len(), g.stride[1]);
+    let columns = g.tap_columns();
     dx.par_chunks_mut(hw).enumerate().for_each(|(plane, dx)| {
-        let (dy, w) = (&dy[plane * g.out_h() * wo..][..g.out_h() * wo], &weight[(plane % c) * taps..][..taps]);
-        depthwise_taps(g, |r, ky, iy, kx, lo, hi| {
-            let (tap, src) = (w[ky * g.kernel[1] + kx], &dy[r * wo..][..wo]);
-            let dst = &mut dx[iy * g.w..][..g.w];
+        let (dy, w) = (&dy[plane * out_hw..][..out_hw], &weight[(plane % c) * taps..][..taps]);
+        depthwise_taps(g, &columns, |r, t, iy, tap| {
+            let (k, src, dst) = (w[t], &dy[r * wo..][..wo], &mut dx[iy * g.w..][..g.w]);
             if sw == 1 {
-                let dst = &mut dst[lo + kx - pw..][..hi - lo];
-                dst.iter_mut().zip(&src[lo..hi]).for_each(|(d, s)| *d += tap * s);
+                let run = &mut dst[tap.first..][..tap.hi - tap.lo];
+                run.iter_mut().zip(&src[tap.lo..tap.hi]).for_each(|(d, s)| *d += k * s);
             } else {
-                for xo in lo..hi {
-                    dst[xo * sw + kx - pw] += tap * src[xo];
-                }
+                tap.interior(sw).for_each(|(xo, xi)| dst[xi] += k * src[xo]);
             }
+            tap.edges.iter().for_each(|&(xo, xi)| dst[xi] += k * src[xo]);
         });
     });
 }
 
 fn depthwise_backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    let (hw, out_hw, wo, c, taps) = (g.h * g.w, g.out_h() * g.out_w(), g.out_w(), g.cin, g.patch_len());
-    let (sw, pw) = (g.stride[1], g.pad[1]);
+    let (hw, out_hw, wo, c, taps, sw) =
+        (g.h * g.w, g.out_h() * g.out_w(), g.out_w(), g.cin, g.patch_len(), g.stride[1]);
+    let columns = g.tap_columns();
     let mut dw = vec![0f32; c * taps];
     dw.par_chunks_mut(taps).enumerate().for_each(|(ch, dw)| {
         for b in 0..g.batch {
             let plane = b * c + ch;
             let (x, dy) = (&x[plane * hw..][..hw], &dy[plane * out_hw..][..out_hw]);
-            depthwise_taps(g, |r, ky, iy, kx, lo, hi| {
+            depthwise_taps(g, &columns, |r, t, iy, tap| {
                 let (src, grad) = (&x[iy * g.w..][..g.w], &dy[r * wo..][..wo]);
-                let sum: f32 = if sw == 1 {
-                    dot(&grad[lo..hi], &src[lo + kx - pw..][..hi - lo])
+                let interior = if sw == 1 {
+                    dot(&grad[tap.lo..tap.hi], &src[tap.first..][..tap.hi - tap.lo])
                 } else {
-                    (lo..hi).map(|xo| grad[xo] * src[xo * sw + kx - pw]).sum()
+                    tap.interior(sw).map(|(xo, xi)| grad[xo] * src[xi]).sum()
                 };
-                dw[ky * g.kernel[1] + kx] += sum;
+                dw[t] += interior + tap.edges.iter().map(|&(xo, xi)| grad[xo] * src[xi]).sum::<f32>();
             });
         }
     });

@@ -23,18 +23,25 @@ use burn::backend::{backend_extension, Autodiff, Backend, DType, Dispatch, Dispa
 use burn::nn::conv::Conv2d;
 use burn::nn::PaddingConfig2d;
 use burn::tensor::module::conv2d as burn_conv2d;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::ops::{ConvOptions, PadMode};
 use burn::tensor::{Tensor, TensorData};
 
 use conv_kernels::ConvGeometry;
 use norm_kernels::NormGeometry;
 
-/// Stride, symmetric zero padding and depthwise-ness of a convolution (the rest comes from the
-/// tensors' shapes).
+/// Symmetric padding of a convolution, per axis: zeros, or the image reflected at its border
+/// (without repeating the border sample).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    Zero([usize; 2]),
+    Reflect([usize; 2]),
+}
+
+/// Stride, padding and depthwise-ness of a convolution (the rest comes from the tensors' shapes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvSpec {
     pub stride: [usize; 2],
-    pub pad: [usize; 2],
+    pub padding: Padding,
     pub depthwise: bool,
 }
 
@@ -48,7 +55,10 @@ impl ConvSpec {
             cout: weight[0],
             kernel: [weight[2], weight[3]],
             stride: self.stride,
-            pad: self.pad,
+            pad: match self.padding {
+                Padding::Zero(pad) | Padding::Reflect(pad) => pad,
+            },
+            reflect: matches!(self.padding, Padding::Reflect(_)),
             depthwise: self.depthwise,
         }
     }
@@ -56,13 +66,7 @@ impl ConvSpec {
 
 #[backend_extension(Flex, Autodiff)]
 pub trait TrainOps: Backend {
-    fn train_conv2d(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        stride: [usize; 2],
-        pad: [usize; 2],
-        depthwise: bool,
-    ) -> FloatTensor<Self>;
+    fn train_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, spec: ConvSpec) -> FloatTensor<Self>;
 
     /// Layer norm over channels and space with per-channel `gamma` / `beta`, then LeakyReLU
     /// with `slope` (1 = no activation).
@@ -92,15 +96,9 @@ fn dims(t: &FlexTensor) -> [usize; 4] {
 }
 
 impl TrainOps for Flex {
-    fn train_conv2d(
-        x: FlexTensor,
-        weight: FlexTensor,
-        stride: [usize; 2],
-        pad: [usize; 2],
-        depthwise: bool,
-    ) -> FlexTensor {
+    fn train_conv2d(x: FlexTensor, weight: FlexTensor, spec: ConvSpec) -> FlexTensor {
         let (x, weight) = (contiguous(&x), contiguous(&weight));
-        let g = ConvSpec { stride, pad, depthwise }.geometry(&dims(&x), &dims(&weight));
+        let g = spec.geometry(&dims(&x), &dims(&weight));
         let y = conv_kernels::forward(&g, values(&x), values(&weight));
         flex_tensor(y, [g.batch, g.cout, g.out_h(), g.out_w()])
     }
@@ -154,9 +152,9 @@ impl Backward<Flex, 3> for NormActBackward {
 }
 
 #[derive(Debug)]
-struct TrainOpsBackward;
+struct ConvBackward;
 
-impl Backward<Flex, 2> for TrainOpsBackward {
+impl Backward<Flex, 2> for ConvBackward {
     type State = (NodeId, NodeId, ConvSpec);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
@@ -179,16 +177,9 @@ impl Backward<Flex, 2> for TrainOpsBackward {
 }
 
 impl<C: CheckpointStrategy> TrainOps for Autodiff<Flex, C> {
-    fn train_conv2d(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        stride: [usize; 2],
-        pad: [usize; 2],
-        depthwise: bool,
-    ) -> FloatTensor<Self> {
-        let spec = ConvSpec { stride, pad, depthwise };
-        let forward = |x: &FlexTensor, w: &FlexTensor| Flex::train_conv2d(x.clone(), w.clone(), stride, pad, depthwise);
-        match TrainOpsBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+    fn train_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, spec: ConvSpec) -> FloatTensor<Self> {
+        let forward = |x: &FlexTensor, w: &FlexTensor| Flex::train_conv2d(x.clone(), w.clone(), spec);
+        match ConvBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let weight_state = prep.checkpoint(&weight);
@@ -245,27 +236,26 @@ pub fn norm_act(x: &Tensor<4>, gamma: &Tensor<1>, beta: &Tensor<1>, slope: Optio
     })
 }
 
-/// `conv2d` with symmetric zero padding and no dilation, on our kernels where they apply (see
-/// the module documentation), else on burn's.
+/// `conv2d` with symmetric padding and no dilation, on our kernels where they apply (see the
+/// module documentation), else on burn's.
 pub fn conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
     stride: [usize; 2],
-    pad: [usize; 2],
+    padding: Padding,
     groups: usize,
 ) -> Tensor<4> {
     if !runs_here(&x, &weight, groups) {
+        let (x, pad) = match padding {
+            Padding::Zero(pad) => (x, pad),
+            Padding::Reflect([ph, pw]) => (x.pad((pw, pw, ph, ph), PadMode::Reflect), [0, 0]),
+        };
         return burn_conv2d(x, weight, bias, ConvOptions::new(stride, pad, [1, 1], groups));
     }
-    let depthwise = groups > 1;
-    let y = Tensor::from_dispatch(<Dispatch as TrainOps>::train_conv2d(
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        stride,
-        pad,
-        depthwise,
-    ));
+    let spec = ConvSpec { stride, padding, depthwise: groups > 1 };
+    let y =
+        Tensor::from_dispatch(<Dispatch as TrainOps>::train_conv2d(x.into_dispatch(), weight.into_dispatch(), spec));
     match bias {
         Some(b) => {
             let c = b.dims()[0];
@@ -275,22 +265,32 @@ pub fn conv2d(
     }
 }
 
+/// Symmetric zero padding of an undilated convolution module, where it has one.
+fn symmetric_padding(conv: &Conv2d) -> Option<[usize; 2]> {
+    let [kh, kw] = conv.kernel_size;
+    let pad = match conv.padding {
+        PaddingConfig2d::Valid => [0, 0],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
+        PaddingConfig2d::Same if kh % 2 == 1 && kw % 2 == 1 && conv.stride == [1, 1] => [kh / 2, kw / 2],
+        _ => return None,
+    };
+    (conv.dilation == [1, 1]).then_some(pad)
+}
+
 /// A burn [`Conv2d`] module's forward pass through [`conv2d`]; modules with dilation or
 /// asymmetric padding take burn's path.
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let [kh, kw] = conv.kernel_size;
-    let pad = match conv.padding {
-        PaddingConfig2d::Valid => Some([0, 0]),
-        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => Some([top, left]),
-        PaddingConfig2d::Same if kh % 2 == 1 && kw % 2 == 1 && conv.stride == [1, 1] => Some([kh / 2, kw / 2]),
-        _ => None,
-    };
-    match pad {
-        Some(pad) if conv.dilation == [1, 1] => {
-            conv2d(x, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()), conv.stride, pad, conv.groups)
-        }
-        _ => conv.forward(x),
+    match symmetric_padding(conv) {
+        Some(_) => forward_with_weight(conv, conv.weight.val(), x),
+        None => conv.forward(x),
     }
+}
+
+/// [`forward`] with a weight derived from the module's (a spectrally normalized one, say).
+/// Panics for dilated or asymmetrically padded modules.
+pub fn forward_with_weight(conv: &Conv2d, weight: Tensor<4>, x: Tensor<4>) -> Tensor<4> {
+    let pad = symmetric_padding(conv).expect("a convolution with symmetric padding and no dilation");
+    conv2d(x, weight, conv.bias.as_ref().map(|b| b.val()), conv.stride, Padding::Zero(pad), conv.groups)
 }
 
 #[cfg(test)]
@@ -311,17 +311,23 @@ mod tests {
     fn forward_and_gradients_match_burns_convolution() {
         let device = Device::flex().autodiff();
         device.seed(3);
-        // (batch, cin, cout, h, w, kernel, stride, pad, groups)
+        let (zero, reflect) = (Padding::Zero, Padding::Reflect);
+        // (batch, cin, cout, h, w, kernel, stride, padding, groups)
         let cases = [
-            (2, 3, 5, 11, 9, [3, 3], [1, 1], [1, 1], 1),
-            (3, 4, 6, 13, 10, [3, 3], [2, 2], [1, 1], 1),
-            (1, 3, 4, 12, 15, [7, 7], [1, 1], [0, 0], 1),
-            (2, 5, 3, 9, 8, [1, 1], [1, 1], [0, 0], 1),
-            (1, 2, 3, 8, 9, [3, 5], [2, 1], [2, 0], 1),
-            (2, 6, 6, 10, 11, [3, 3], [1, 1], [0, 0], 6),
-            (3, 4, 4, 9, 12, [3, 3], [2, 2], [1, 1], 4),
+            (2, 3, 5, 11, 9, [3, 3], [1, 1], zero([1, 1]), 1),
+            (3, 4, 6, 13, 10, [3, 3], [2, 2], zero([1, 1]), 1),
+            (1, 3, 4, 12, 15, [7, 7], [1, 1], zero([0, 0]), 1),
+            (2, 5, 3, 9, 8, [1, 1], [1, 1], zero([0, 0]), 1),
+            (1, 2, 3, 8, 9, [3, 5], [2, 1], zero([2, 0]), 1),
+            (2, 6, 6, 10, 11, [3, 3], [1, 1], zero([0, 0]), 6),
+            (3, 4, 4, 9, 12, [3, 3], [2, 2], zero([1, 1]), 4),
+            (2, 3, 5, 11, 9, [7, 7], [1, 1], reflect([3, 3]), 1),
+            (3, 4, 6, 13, 10, [3, 3], [2, 2], reflect([1, 1]), 1),
+            (1, 2, 3, 6, 9, [5, 3], [1, 2], reflect([2, 1]), 1),
+            (2, 6, 6, 10, 11, [3, 3], [1, 1], reflect([1, 1]), 6),
+            (3, 4, 4, 5, 4, [3, 3], [2, 2], reflect([2, 2]), 4),
         ];
-        for (batch, cin, cout, h, w, kernel, stride, pad, groups) in cases {
+        for (batch, cin, cout, h, w, kernel, stride, padding, groups) in cases {
             let x = Tensor::<4>::random([batch, cin, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
             let weight = Tensor::<4>::random(
                 [cout, cin / groups, kernel[0], kernel[1]],
@@ -331,16 +337,16 @@ mod tests {
             .require_grad();
             let bias = Tensor::<1>::random([cout], Distribution::Normal(0.0, 1.0), &device).require_grad();
             assert!(runs_here(&x, &weight, groups), "our kernels take this case");
-            let ours = conv2d(x.clone(), weight.clone(), Some(bias.clone()), stride, pad, groups);
-            let reference = burn_conv2d(
-                x.clone(),
-                weight.clone(),
-                Some(bias.clone()),
-                ConvOptions::new(stride, pad, [1, 1], groups),
-            );
+            let ours = conv2d(x.clone(), weight.clone(), Some(bias.clone()), stride, padding, groups);
+            let (padded, pad) = match padding {
+                Padding::Zero(pad) => (x.clone(), pad),
+                Padding::Reflect([ph, pw]) => (x.clone().pad((pw, pw, ph, ph), PadMode::Reflect), [0, 0]),
+            };
+            let options = ConvOptions::new(stride, pad, [1, 1], groups);
+            let reference = burn_conv2d(padded, weight.clone(), Some(bias.clone()), options);
             assert_eq!(ours.dims(), reference.dims());
             let case = format!(
-                "{batch}x{cin}x{h}x{w} -> {cout}, kernel {kernel:?}, stride {stride:?}, pad {pad:?}, groups {groups}"
+                "{batch}x{cin}x{h}x{w} -> {cout}, kernel {kernel:?}, stride {stride:?}, {padding:?}, groups {groups}"
             );
             let tol = 1e-5 * scale(&reference);
             assert!(max_abs_diff(ours.clone(), reference.clone()) <= tol, "output, {case}");
@@ -369,7 +375,7 @@ mod tests {
         for batch in [1, 5] {
             let x = Tensor::<4>::random([batch, 8, 17, 19], Distribution::Normal(0.0, 1.0), &device);
             let weight = Tensor::<4>::random([16, 8, 3, 3], Distribution::Normal(0.0, 0.3), &device);
-            let ours = conv2d(x.clone(), weight.clone(), None, [1, 1], [1, 1], 1);
+            let ours = conv2d(x.clone(), weight.clone(), None, [1, 1], Padding::Zero([1, 1]), 1);
             let reference = burn_conv2d(x, weight, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1));
             assert!(max_abs_diff(ours, reference.clone()) <= 1e-5 * scale(&reference), "batch {batch}");
         }
