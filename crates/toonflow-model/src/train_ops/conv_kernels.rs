@@ -378,7 +378,6 @@ pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
         return depthwise_backward_weight(g, x, dy);
     }
     let (kl, wo, columns) = (g.patch_len(), g.out_w(), g.tap_columns());
-    // dW accumulates into one partial sum per thread, added up at the end.
     let image = |dw: &mut Vec<f32>, (x, dy): (&[f32], &[f32])| {
         let par = g.gemm_parallelism();
         if g.is_pointwise() {
@@ -408,16 +407,24 @@ pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     let (x_len, dy_len) = (g.cin * hw, g.cout * out_hw);
     let zeros = || vec![0f32; g.weight_len()];
     if g.split_images() {
-        x.par_chunks_exact(x_len)
+        // One partial sum per image, added in image order: the result does not depend on how
+        // the threads shared the work (a resumed training run repeats an uninterrupted one bit
+        // for bit).
+        let partials: Vec<Vec<f32>> = x
+            .par_chunks_exact(x_len)
             .zip(dy.par_chunks_exact(dy_len))
-            .fold(zeros, |mut dw, pair| {
+            .map(|pair| {
+                let mut dw = zeros();
                 image(&mut dw, pair);
                 dw
             })
-            .reduce(zeros, |mut a, b| {
-                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                a
-            })
+            .collect();
+        let mut partials = partials.into_iter();
+        let mut dw = partials.next().unwrap_or_else(zeros);
+        for p in partials {
+            dw.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+        }
+        dw
     } else {
         let mut dw = zeros();
         x.chunks_exact(x_len).zip(dy.chunks_exact(dy_len)).for_each(|pair| image(&mut dw, pair));
