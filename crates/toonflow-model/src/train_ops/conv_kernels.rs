@@ -261,6 +261,18 @@ fn col2im_add(g: &ConvGeometry, columns: &[TapColumns], col: &[f32], r0: usize, 
     });
 }
 
+/// Gathers the patches of image `x` band by band and calls `f(first output row of the band,
+/// band columns, patches [patch_len × band columns])`.
+fn with_band_patches(g: &ConvGeometry, columns: &[TapColumns], x: &[f32], mut f: impl FnMut(usize, usize, &[f32])) {
+    let (kl, wo) = (g.patch_len(), g.out_w());
+    let mut col = vec![0f32; kl * g.band_rows() * wo];
+    for (r0, r1) in bands(g) {
+        let nb = (r1 - r0) * wo;
+        im2col(g, columns, x, r0, r1, &mut col);
+        f(r0, nb, &col[..kl * nb]);
+    }
+}
+
 /// Output row bands `[r0, r1)` of one image.
 fn bands(g: &ConvGeometry) -> impl Iterator<Item = (usize, usize)> {
     let (ho, rows) = (g.out_h(), g.band_rows());
@@ -303,10 +315,7 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
             unsafe { matmul((g.cout, hw, g.cin), y, hw, false, View::rows(weight, g.cin), View::rows(x, hw), par) };
             return;
         }
-        let mut col = vec![0f32; kl * g.band_rows() * wo];
-        for (r0, r1) in bands(g) {
-            let nb = (r1 - r0) * wo;
-            im2col(g, &columns, x, r0, r1, &mut col);
+        with_band_patches(g, &columns, x, |r0, nb, col| {
             // SAFETY: weight is cout×kl, col is kl×nb, and y from r0*wo holds cout rows of
             // stride out_hw reaching column nb.
             unsafe {
@@ -316,11 +325,11 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
                     out_hw,
                     false,
                     View::rows(weight, kl),
-                    View::rows(&col, nb),
+                    View::rows(col, nb),
                     par,
                 )
             };
-        }
+        });
     });
     y
 }
@@ -385,24 +394,14 @@ pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
             unsafe { matmul((g.cout, g.cin, hw), dw, g.cin, true, View::rows(dy, hw), View::transposed(x, hw), par) };
             return;
         }
-        let mut col = vec![0f32; kl * g.band_rows() * wo];
-        for (r0, r1) in bands(g) {
-            let nb = (r1 - r0) * wo;
-            im2col(g, &columns, x, r0, r1, &mut col);
+        with_band_patches(g, &columns, x, |r0, nb, col| {
             // SAFETY: dy from r0*wo holds cout rows of stride out_hw reaching column nb, colᵀ
             // is nb×kl, dw is cout×kl.
             unsafe {
-                matmul(
-                    (g.cout, kl, nb),
-                    dw,
-                    kl,
-                    true,
-                    View::rows(&dy[r0 * wo..], out_hw),
-                    View::transposed(&col, nb),
-                    par,
-                )
+                let dy = View::rows(&dy[r0 * wo..], out_hw);
+                matmul((g.cout, kl, nb), dw, kl, true, dy, View::transposed(col, nb), par)
             };
-        }
+        });
     };
     let (x_len, dy_len) = (g.cin * hw, g.cout * out_hw);
     let zeros = || vec![0f32; g.weight_len()];
