@@ -64,8 +64,11 @@ impl ConvSpec {
     }
 }
 
+/// The operations, for burn's dispatch: implemented for the CPU backend (forward) and for
+/// autodiff over it (forward + our backward pass).
 #[backend_extension(Flex, Autodiff)]
 pub trait TrainOps: Backend {
+    /// Convolution without bias (`[batch, cin, h, w]` × `[cout, cin or 1, kh, kw]`).
     fn train_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, spec: ConvSpec) -> FloatTensor<Self>;
 
     /// Layer norm over channels and space with per-channel `gamma` / `beta`, then LeakyReLU
