@@ -279,7 +279,7 @@ fn bands(g: &ConvGeometry) -> impl Iterator<Item = (usize, usize)> {
     (0..ho.div_ceil(rows)).map(move |i| (i * rows, ((i + 1) * rows).min(ho)))
 }
 
-/// Runs `f(image index, input image, output image)` over the batch, in parallel when the
+/// Runs `f(input image, output image)` over the batch, in parallel when the
 /// geometry splits images across threads.
 fn per_image(
     g: &ConvGeometry,

@@ -81,11 +81,7 @@ pub trait TrainOps: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// A tensor's values, contiguous (copied only when it is a strided view).
-fn contiguous(t: &FlexTensor) -> FlexTensor {
-    t.to_contiguous()
-}
-
+/// The values of a tensor made contiguous by `to_contiguous` (which copies only strided views).
 fn values(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("contiguous f32 tensor")
 }
@@ -100,7 +96,7 @@ fn dims(t: &FlexTensor) -> [usize; 4] {
 
 impl TrainOps for Flex {
     fn train_conv2d(x: FlexTensor, weight: FlexTensor, spec: ConvSpec) -> FlexTensor {
-        let (x, weight) = (contiguous(&x), contiguous(&weight));
+        let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
         let g = spec.geometry(&dims(&x), &dims(&weight));
         let y = conv_kernels::forward(&g, values(&x), values(&weight));
         flex_tensor(y, [g.batch, g.cout, g.out_h(), g.out_w()])
@@ -122,7 +118,7 @@ fn norm_forward(
     beta: &FlexTensor,
     slope: f32,
 ) -> (FlexTensor, norm_kernels::SampleStats) {
-    let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
+    let (x, gamma, beta) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
     let (y, stats) = norm_kernels::forward(&norm_geometry(&x, slope), values(&x), values(&gamma), values(&beta));
     (flex_tensor(y, dims(&x)), stats)
 }
@@ -135,11 +131,11 @@ impl Backward<Flex, 3> for NormActBackward {
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
         let [node_x, node_gamma, node_beta] = ops.parents;
-        let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x_state, gamma_state, beta_state, stats, slope) = ops.state;
-        let x = contiguous(&checkpointer.retrieve_node_output::<FlexTensor>(x_state));
-        let gamma = contiguous(&checkpointer.retrieve_node_output::<FlexTensor>(gamma_state));
-        let beta = contiguous(&checkpointer.retrieve_node_output::<FlexTensor>(beta_state));
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state).to_contiguous();
+        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state).to_contiguous();
+        let beta = checkpointer.retrieve_node_output::<FlexTensor>(beta_state).to_contiguous();
         let g = norm_geometry(&x, slope);
         let (dx, dgamma, dbeta) =
             norm_kernels::backward(&g, values(&x), values(&gamma), values(&beta), &stats, values(&dy));
@@ -162,10 +158,10 @@ impl Backward<Flex, 2> for ConvBackward {
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
         let [node_x, node_weight] = ops.parents;
-        let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+        let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x_state, weight_state, spec) = ops.state;
-        let x = contiguous(&checkpointer.retrieve_node_output::<FlexTensor>(x_state));
-        let weight = contiguous(&checkpointer.retrieve_node_output::<FlexTensor>(weight_state));
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state).to_contiguous();
+        let weight = checkpointer.retrieve_node_output::<FlexTensor>(weight_state).to_contiguous();
         let (x_dims, weight_dims) = (dims(&x), dims(&weight));
         let g = spec.geometry(&x_dims, &weight_dims);
         if let Some(node) = node_x {
@@ -284,16 +280,20 @@ fn symmetric_padding(conv: &Conv2d) -> Option<[usize; 2]> {
 /// asymmetric padding take burn's path.
 pub fn forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     match symmetric_padding(conv) {
-        Some(_) => forward_with_weight(conv, conv.weight.val(), x),
+        Some(pad) => conv2d(x, conv.weight.val(), bias(conv), conv.stride, Padding::Zero(pad), conv.groups),
         None => conv.forward(x),
     }
+}
+
+fn bias(conv: &Conv2d) -> Option<Tensor<1>> {
+    conv.bias.as_ref().map(|b| b.val())
 }
 
 /// [`forward`] with a weight derived from the module's (a spectrally normalized one, say).
 /// Panics for dilated or asymmetrically padded modules.
 pub fn forward_with_weight(conv: &Conv2d, weight: Tensor<4>, x: Tensor<4>) -> Tensor<4> {
     let pad = symmetric_padding(conv).expect("a convolution with symmetric padding and no dilation");
-    conv2d(x, weight, conv.bias.as_ref().map(|b| b.val()), conv.stride, Padding::Zero(pad), conv.groups)
+    conv2d(x, weight, bias(conv), conv.stride, Padding::Zero(pad), conv.groups)
 }
 
 #[cfg(test)]
