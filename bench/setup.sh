@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Sets up the benchmark's reference side: a virtualenv with OpenCV, and a foliage test frame
-# (scikit-image's CC0 grass texture) fetched with pip. Run once from the repository root.
+# Sets up the benchmarks' reference side, once, from the repository root or anywhere:
+# - a virtualenv (bench/.venv) with OpenCV (the stylize, flow and video benches), PyTorch and
+#   ONNX Runtime (the GAN bench: `cargo bench -p toonflow-train --bench gan`), the onnx package
+#   (bench/vgg16_reference.py) and safetensors (to load the bench's weights in PyTorch);
+# - a foliage test frame, scikit-image's CC0 grass texture, fetched with pip.
+# PyTorch comes from PyPI as published there (its Linux wheel brings the CUDA libraries, a few GB);
+# the benches run it on the CPU.
 set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q opencv-python-headless==4.* numpy
+.venv/bin/pip install -q opencv-python-headless==4.* numpy torch onnxruntime onnx safetensors
 mkdir -p frames/src
 tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 .venv/bin/pip download -q scikit-image --no-deps --only-binary=:all: -d "$tmp"
 .venv/bin/python - "$tmp" <<'PY'
 import glob, sys, zipfile
@@ -15,5 +21,4 @@ wheel = glob.glob(sys.argv[1] + "/scikit_image-*.whl")[0]
 with zipfile.ZipFile(wheel) as z:
     open("frames/src/grass.png", "wb").write(z.read("skimage/data/grass.png"))
 PY
-rm -rf "$tmp"
-echo "bench set up: $(.venv/bin/python -c 'import cv2; print("OpenCV", cv2.__version__)')"
+.venv/bin/python -c 'import cv2, torch, onnxruntime, onnx, safetensors; print(f"bench set up: OpenCV {cv2.__version__}, PyTorch {torch.__version__}, ONNX Runtime {onnxruntime.__version__}")'

@@ -5,16 +5,9 @@
 //! figures describe structure at a viewing scale rather than sensor noise.
 
 use toonflow_imgproc::blur::{gaussian_blur, sobel_magnitude};
+use toonflow_imgproc::color::luma;
 use toonflow_imgproc::resize::downsample_box;
 use toonflow_imgproc::{Frame, Plane};
-
-use crate::srgb_planes;
-
-/// Rec. 601 luma of the sRGB-encoded frame, in [0, 1].
-pub fn luma(frame: &Frame) -> Plane {
-    let [r, g, b] = srgb_planes(frame);
-    Plane::from_fn(r.width(), r.height(), |x, y| 0.299 * r.get(x, y) + 0.587 * g.get(x, y) + 0.114 * b.get(x, y))
-}
 
 /// The box-downsampled luma both measures work on.
 fn viewing_scale_luma(frame: &Frame) -> Plane {

@@ -11,8 +11,8 @@
 use rayon::prelude::*;
 use toonflow_flow::consistency::consistency_mask;
 use toonflow_flow::dis::{compute_flow, DisConfig};
-use toonflow_flow::luma;
 use toonflow_flow::warp::warp_backward;
+use toonflow_imgproc::color::luma;
 use toonflow_imgproc::{Frame, Plane};
 
 use crate::srgb_planes;

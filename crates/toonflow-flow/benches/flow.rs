@@ -8,8 +8,9 @@ use std::process::Command;
 use std::time::Instant;
 use toonflow_flow::dis::{compute_flow, DisConfig};
 use toonflow_flow::warp::warp_with;
-use toonflow_flow::{luma, Flow};
+use toonflow_flow::Flow;
 use toonflow_imageio::{read_image, write_image, ReadOptions};
+use toonflow_imgproc::color::luma;
 use toonflow_imgproc::resize::{resize_cover, ResizeFilter};
 use toonflow_imgproc::{Frame, Plane};
 

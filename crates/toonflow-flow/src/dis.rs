@@ -16,7 +16,7 @@
 use crate::warp::{sample, sample_block_cubic, warp_backward};
 use crate::Flow;
 use rayon::prelude::*;
-use std::borrow::Cow;
+use toonflow_imgproc::lanes::{dot, sum};
 use toonflow_imgproc::Plane;
 
 /// Settings of [`compute_flow`].
@@ -154,26 +154,90 @@ fn patch_origins(len: usize, size: usize, stride: usize) -> Vec<usize> {
     v
 }
 
+/// Coarser levels under `base` (2x reductions) down to the smallest one still a few patches high.
+fn coarser_levels(base: &Plane, cfg: &DisConfig) -> Vec<Plane> {
+    let ps = cfg.patch_size.max(2);
+    let mut levels: Vec<Plane> = Vec::new();
+    loop {
+        let last = levels.last().unwrap_or(base);
+        if last.width().min(last.height()) / 2 < 3 * ps {
+            return levels;
+        }
+        let next = halve(last);
+        levels.push(next);
+    }
+}
+
+/// One frame's image pyramid: the grey frame and its 2x reductions. A video frame's pyramid is
+/// built once and serves both flows it takes part in (to the previous frame and from it), and
+/// the next frame's flows after that.
+#[derive(Clone, Debug)]
+pub struct Pyramid {
+    base: Plane,
+    coarser: Vec<Plane>,
+    patch_size: usize,
+}
+
+impl Pyramid {
+    /// The pyramid [`compute_flow_between`] needs for `cfg` (its depth follows the patch size).
+    pub fn new(base: Plane, cfg: &DisConfig) -> Self {
+        let coarser = coarser_levels(&base, cfg);
+        Self { base, coarser, patch_size: cfg.patch_size }
+    }
+
+    /// Only the frame, no reductions: for frames no flow is computed on.
+    pub fn unreduced(base: Plane) -> Self {
+        Self { base, coarser: Vec::new(), patch_size: 0 }
+    }
+
+    /// The full-resolution level: the frame itself.
+    pub fn base(&self) -> &Plane {
+        &self.base
+    }
+
+    fn levels(&self) -> impl Iterator<Item = &Plane> {
+        std::iter::once(&self.base).chain(&self.coarser)
+    }
+}
+
 /// Optical flow from `i0` to `i1` (grey planes of equal size, values about `[0, 1]`).
 pub fn compute_flow(i0: &Plane, i1: &Plane, cfg: &DisConfig) -> Flow {
     assert_eq!((i0.width(), i0.height()), (i1.width(), i1.height()), "frames differ in size");
-    let (w, h) = (i0.width(), i0.height());
+    let (c0, c1) = rayon::join(|| coarser_levels(i0, cfg), || coarser_levels(i1, cfg));
+    let levels0: Vec<&Plane> = std::iter::once(i0).chain(&c0).collect();
+    let levels1: Vec<&Plane> = std::iter::once(i1).chain(&c1).collect();
+    flow_from_levels(&levels0, &levels1, cfg)
+}
+
+/// [`compute_flow`] between two frames whose pyramids are already built (for the same patch
+/// size as `cfg`'s).
+///
+/// # Panics
+/// If the frames differ in size or the pyramids were built for another patch size.
+pub fn compute_flow_between(p0: &Pyramid, p1: &Pyramid, cfg: &DisConfig) -> Flow {
+    let (b0, b1) = (p0.base(), p1.base());
+    assert_eq!((b0.width(), b0.height()), (b1.width(), b1.height()), "frames differ in size");
+    assert!(
+        p0.patch_size == cfg.patch_size && p1.patch_size == cfg.patch_size,
+        "pyramids built for patches of {} and {}, the flow uses {}",
+        p0.patch_size,
+        p1.patch_size,
+        cfg.patch_size
+    );
+    let levels0: Vec<&Plane> = p0.levels().collect();
+    let levels1: Vec<&Plane> = p1.levels().collect();
+    flow_from_levels(&levels0, &levels1, cfg)
+}
+
+/// The coarse-to-fine search over two pyramids of the same depth (level 0 full resolution).
+fn flow_from_levels(levels0: &[&Plane], levels1: &[&Plane], cfg: &DisConfig) -> Flow {
+    let (w, h) = (levels0[0].width(), levels0[0].height());
     let ps = cfg.patch_size.max(2);
-    // Levels down to the smallest one still a few patches high; level 0 is borrowed, not copied.
-    let mut pyramid: Vec<(Cow<Plane>, Cow<Plane>)> = vec![(Cow::Borrowed(i0), Cow::Borrowed(i1))];
-    loop {
-        let (a, b) = pyramid.last().expect("level");
-        if a.width().min(a.height()) / 2 < 3 * ps {
-            break;
-        }
-        let (a, b) = rayon::join(|| halve(a), || halve(b));
-        pyramid.push((Cow::Owned(a), Cow::Owned(b)));
-    }
-    let coarsest = pyramid.len() - 1;
+    let coarsest = levels0.len().min(levels1.len()) - 1;
     let finest = cfg.finest_level.min(coarsest);
     let mut flow: Option<Flow> = None;
     for level in (finest..=coarsest).rev() {
-        let (a, b) = (&*pyramid[level].0, &*pyramid[level].1);
+        let (a, b) = (levels0[level], levels1[level]);
         let patch = ps.min(a.width()).min(a.height());
         let across = a.width().max(a.height()) / cfg.min_patches_across.max(1);
         let stride = across.max(patch / 3).min(cfg.patch_stride).max(1);
@@ -245,35 +309,6 @@ pub fn upsample_flow(flow: &Flow, w: usize, h: usize) -> Flow {
         },
     );
     out
-}
-
-/// Sum of `a * b` over equal-length slices, in eight independent lanes: a float sum in one
-/// accumulator is a dependency chain the compiler may not reorder, eight lanes vectorize.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-/// Sum of a slice in eight independent lanes (see [`dot`]).
-#[inline(always)]
-fn sum(a: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let chunks = a.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for x in chunks {
-        for l in 0..8 {
-            lanes[l] += x[l];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 /// One patch's search result, with the densification weight of each of its pixels.

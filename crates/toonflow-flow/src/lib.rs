@@ -70,19 +70,3 @@ impl Flow {
         }
     }
 }
-
-/// Luma in `[0, 1]` of a linear-RGB frame, sRGB-encoded (Rec. 601 weights): flow matches what
-/// the eye sees as brightness edges, and 8-bit video noise is roughly even in this encoding. The
-/// encoding goes through the 8-bit table (video is 8-bit anyway): a power function per sample
-/// would cost more than the flow itself.
-pub fn luma(frame: &toonflow_imgproc::Frame) -> Plane {
-    use toonflow_imgproc::color::linear_to_srgb8;
-    let [r, g, b] = &frame.rgb;
-    const SCALE: f32 = 1.0 / 255.0;
-    Plane::from_fn(frame.width(), frame.height(), |x, y| {
-        (0.299 * linear_to_srgb8(r.get(x, y)) as f32
-            + 0.587 * linear_to_srgb8(g.get(x, y)) as f32
-            + 0.114 * linear_to_srgb8(b.get(x, y)) as f32)
-            * SCALE
-    })
-}

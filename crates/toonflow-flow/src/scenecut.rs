@@ -9,19 +9,31 @@ const BINS: usize = 32;
 /// Default threshold on [`histogram_distance`] above which two frames are a cut.
 pub const DEFAULT_CUT_THRESHOLD: f32 = 0.35;
 
-fn histogram(p: &Plane) -> [f32; BINS] {
-    let mut h = [0f32; BINS];
-    for &v in p.data() {
-        h[((v.clamp(0.0, 1.0) * BINS as f32) as usize).min(BINS - 1)] += 1.0;
+/// A normalised histogram of a luma plane, kept per frame so each frame is binned once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LumaHistogram([f32; BINS]);
+
+impl LumaHistogram {
+    /// The histogram of a luma plane (values in `[0, 1]`).
+    pub fn of(p: &Plane) -> Self {
+        let mut h = [0f32; BINS];
+        for &v in p.data() {
+            h[((v.clamp(0.0, 1.0) * BINS as f32) as usize).min(BINS - 1)] += 1.0;
+        }
+        let n = p.data().len().max(1) as f32;
+        Self(h.map(|c| c / n))
     }
-    let n = p.data().len().max(1) as f32;
-    h.map(|c| c / n)
+
+    /// Half the L1 distance between the two histograms: 0 identical, 1 disjoint.
+    pub fn distance(&self, other: &LumaHistogram) -> f32 {
+        0.5 * self.0.iter().zip(&other.0).map(|(x, y)| (x - y).abs()).sum::<f32>()
+    }
 }
 
 /// Half the L1 distance between the normalised luma histograms: 0 identical, 1 disjoint.
 pub fn histogram_distance(a: &Plane, b: &Plane) -> f32 {
-    let (ha, hb) = rayon::join(|| histogram(a), || histogram(b));
-    0.5 * ha.iter().zip(&hb).map(|(x, y)| (x - y).abs()).sum::<f32>()
+    let (ha, hb) = rayon::join(|| LumaHistogram::of(a), || LumaHistogram::of(b));
+    ha.distance(&hb)
 }
 
 /// Whether `b` starts a new shot after `a`.

@@ -8,7 +8,7 @@
 #![deny(missing_docs)]
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
-use std::io::{BufWriter, Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use toonflow_imgproc::Frame;
 
@@ -298,34 +298,6 @@ pub fn encode_image(frame: &Frame, format: OutputFormat) -> Result<Vec<u8>, imag
     Ok(out.into_inner())
 }
 
-/// A hidden temporary file in `path`'s folder, for writing an output that is then renamed over
-/// `path` (`suffix` such as ".mp4" lets tools that look at the name pick the format). It gets
-/// the mode any new file gets (0666 less the umask), not the private 0600 of temporary files.
-pub fn temp_file_beside(path: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".toonflow-").suffix(suffix);
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    builder.tempfile_in(dir)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, renamed over it when
-/// complete. On any error the temporary file is removed and `path` is untouched.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
-    let io_err = |source| ImageError::Io { path: path.into(), source };
-    let tmp = temp_file_beside(path, ".tmp").map_err(io_err)?;
-    let mut writer = BufWriter::new(tmp);
-    writer.write_all(bytes).map_err(io_err)?;
-    let tmp = writer.into_inner().map_err(|e| io_err(e.into_error()))?;
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(path).map_err(|e| io_err(e.error))?;
-    Ok(())
-}
-
 /// Encodes `frame` in the format its extension names and writes it atomically.
 pub fn write_image(frame: &Frame, path: &Path) -> Result<(), ImageError> {
     let format = OutputFormat::from_path(path)?;
@@ -334,7 +306,7 @@ pub fn write_image(frame: &Frame, path: &Path) -> Result<(), ImageError> {
         format: format.name(),
         source,
     })?;
-    write_atomic(path, &bytes)
+    toonflow_fs::write_atomic(path, &bytes).map_err(|source| ImageError::Io { path: path.into(), source })
 }
 
 #[cfg(test)]

@@ -140,6 +140,36 @@ impl Frame {
     }
 }
 
+/// ITU-R BT.601 luma weights of R, G and B, applied to sRGB-encoded values: toonflow's one
+/// brightness formula (optical flow, scene cuts, content measures, dataset hashes, the training
+/// losses), so every stage agrees on what "brightness" is.
+pub const LUMA_WEIGHTS: [f32; 3] = [0.299, 0.587, 0.114];
+
+/// Luma of one sRGB-encoded (or sRGB-scaled, e.g. `[-1, 1]`) colour: the weights sum to one, so
+/// any affine scaling of the channels carries over to the result.
+#[inline]
+pub fn luma_of([r, g, b]: [f32; 3]) -> f32 {
+    LUMA_WEIGHTS[0] * r + LUMA_WEIGHTS[1] * g + LUMA_WEIGHTS[2] * b
+}
+
+/// Luma in `[0, 1]` of a linear-RGB frame ([`LUMA_WEIGHTS`] on the sRGB-encoded values): edges
+/// where the eye sees brightness edges, and 8-bit noise roughly even across tones. The encoding
+/// goes through the 8-bit table (the frames come from 8-bit files and video almost always, and
+/// for those it is exact): a power function per sample would cost more than the optical flow.
+pub fn luma(frame: &Frame) -> Plane {
+    const SCALE: f32 = 1.0 / 255.0;
+    let [r, g, b] = &frame.rgb;
+    let mut out = Plane::new(frame.width(), frame.height());
+    out.par_rows_mut().enumerate().for_each(|(y, row)| {
+        let (r, g, b) = (r.row(y), g.row(y), b.row(y));
+        for (x, o) in row.iter_mut().enumerate() {
+            let encoded = [r[x], g[x], b[x]].map(|v| linear_to_srgb8(v) as f32);
+            *o = luma_of(encoded) * SCALE;
+        }
+    });
+    out
+}
+
 /// Cube root for `x >= 0` (negative inputs give the negated root), accurate to ~1e-5 relative.
 #[inline]
 pub fn fast_cbrt(x: f32) -> f32 {
@@ -239,6 +269,16 @@ mod tests {
                 assert!((back[c] - rgb[c]).abs() < 1e-3, "{rgb:?} -> {back:?}");
             }
         }
+    }
+
+    #[test]
+    fn luma_weighs_green_most_and_keeps_greys() {
+        let grey = Frame::filled(3, 2, [srgb8_to_linear(128); 3]);
+        assert!(luma(&grey).data().iter().all(|&v| (v - 128.0 / 255.0).abs() < 1e-6));
+        let green = luma(&Frame::filled(1, 1, [0.0, 1.0, 0.0])).get(0, 0);
+        let red = luma(&Frame::filled(1, 1, [1.0, 0.0, 0.0])).get(0, 0);
+        assert!((green - 0.587).abs() < 1e-6 && (red - 0.299).abs() < 1e-6);
+        assert!((luma_of([-1.0; 3]) + 1.0).abs() < 1e-6);
     }
 
     #[test]

@@ -78,8 +78,8 @@ mod tests {
         for v in noisy.data_mut() {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             let r = state >> 8;
-            if r % 10 == 0 {
-                *v = if (r / 10) % 2 == 0 { 0.0 } else { 1.0 };
+            if r.is_multiple_of(10) {
+                *v = if (r / 10).is_multiple_of(2) { 0.0 } else { 1.0 };
             }
         }
         let before = psnr(&clean, &noisy);

@@ -18,9 +18,12 @@ pub mod comic;
 pub mod denoise;
 pub mod frame;
 pub mod guided;
+pub mod lanes;
 pub mod lines;
 pub mod quantize;
 pub mod resize;
+pub mod tensor;
 pub mod tone;
 
 pub use frame::{Frame, Plane};
+pub use tensor::ImageTensor;

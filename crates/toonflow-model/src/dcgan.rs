@@ -8,15 +8,17 @@ use burn::tensor::activation::{leaky_relu, relu, tanh};
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
+/// Architecture of the DCGAN's two networks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DcganConfig {
-    /// Length of the noise vector.
+    /// Length of the noise vector; 100, as in the paper.
     pub latent: usize,
-    /// Feature maps of the generator's last layer (64 in the paper).
+    /// Feature maps of the generator's last layer; 64, as in the paper.
     pub generator_channels: usize,
-    /// Feature maps of the discriminator's first layer (64 in the paper).
+    /// Feature maps of the discriminator's first layer; 64, as in the paper.
     pub discriminator_channels: usize,
-    /// Number of classes (0 = unconditional).
+    /// Number of classes (0 = unconditional); set from the image folder when training.
     pub classes: usize,
 }
 

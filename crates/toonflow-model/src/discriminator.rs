@@ -7,10 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::layers::SpectralConv;
 
+/// Architecture of a [`PatchDiscriminator`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DiscriminatorConfig {
+    /// Channels of the first layer, doubling twice to 8x; 32, as AnimeGANv2's discriminator.
     pub base_channels: usize,
     /// One output map per style: a conditional discriminator judges each style on its own head.
+    /// Set from the dataset when training.
     pub styles: usize,
 }
 
@@ -21,6 +25,7 @@ impl Default for DiscriminatorConfig {
 }
 
 impl DiscriminatorConfig {
+    /// The network this describes, freshly initialized.
     pub fn init(&self, device: &Device) -> PatchDiscriminator {
         let c = self.base_channels;
         PatchDiscriminator {

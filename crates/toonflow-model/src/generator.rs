@@ -1,64 +1,20 @@
-//! The image-to-image generator: an AnimeGAN-like encoder / inverted-residual / decoder network.
-//! Fully convolutional: any input size is padded to a multiple of 8 and cropped back.
+//! The photo-to-comic generator as a burn module, for training and for GPUs. Its architecture is
+//! [`GeneratorConfig`]'s, the one description the CPU inference path ([`toonflow_infer`]) is
+//! built from too; a test holds the two to the same outputs through a model file.
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::tanh;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, PadMode};
-use burn::tensor::{Device, Int, Tensor};
-use serde::{Deserialize, Serialize};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use toonflow_imgproc::ImageTensor;
+use toonflow_infer::generator::{ConvSpec, InputPadding, NormStats, LEAKY_SLOPE};
+use toonflow_infer::tiling::GeneratorRun;
 
-use crate::layers::{ConvNormAct, LayerNorm2d, NormStats, ReflectConv};
+use crate::images;
+use crate::layers::{ConvNormAct, LayerNorm2d, ReflectConv};
 
-/// Architecture of a [`Generator`]. Stored in model files, so a file says how to rebuild itself.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GeneratorConfig {
-    /// Channels of the first layer; the network widens to 4x this in the middle.
-    pub base_channels: usize,
-    /// Inverted-residual blocks at quarter resolution.
-    pub residual_blocks: usize,
-    /// Expansion factor inside each inverted-residual block.
-    pub expansion: usize,
-    /// Number of styles the model holds (1 = unconditional).
-    pub styles: usize,
-}
-
-impl Default for GeneratorConfig {
-    fn default() -> Self {
-        Self { base_channels: 32, residual_blocks: 8, expansion: 2, styles: 1 }
-    }
-}
-
-impl GeneratorConfig {
-    /// A narrow network for tests and quick experiments.
-    pub fn tiny() -> Self {
-        Self { base_channels: 8, residual_blocks: 2, expansion: 2, styles: 1 }
-    }
-
-    pub fn init(&self, device: &Device) -> Generator {
-        let c = self.base_channels;
-        let mid = 4 * c;
-        Generator {
-            encoder: vec![
-                ConvNormAct::new(3, c, 7, 1, device),
-                ConvNormAct::new(c, 2 * c, 3, 2, device),
-                ConvNormAct::new(2 * c, 2 * c, 3, 1, device),
-                ConvNormAct::new(2 * c, mid, 3, 2, device),
-                ConvNormAct::new(mid, mid, 3, 1, device),
-            ],
-            blocks: (0..self.residual_blocks)
-                .map(|_| InvertedResidual::new(mid, mid * self.expansion, self.styles, device))
-                .collect(),
-            decoder_quarter: vec![ConvNormAct::new(mid, mid, 3, 1, device)],
-            decoder_half: vec![
-                ConvNormAct::new(mid, 2 * c, 3, 1, device),
-                ConvNormAct::new(2 * c, 2 * c, 3, 1, device),
-            ],
-            decoder_full: vec![ConvNormAct::new(2 * c, c, 3, 1, device), ConvNormAct::new(c, c, 7, 1, device)],
-            to_rgb: ReflectConv::new(c, 3, 1, 1, device),
-        }
-    }
-}
+pub use toonflow_infer::generator::GeneratorConfig;
 
 /// 1x1 expand → depthwise 3x3 → 1x1 project, with a skip connection (MobileNetV2, as in
 /// AnimeGANv2). With several styles, a per-style scale and shift modulates the block's output
@@ -88,7 +44,7 @@ impl InvertedResidual {
 
     fn forward(&self, x: Tensor<4>, style: Option<&Tensor<1, Int>>, stats: &mut NormStats) -> Tensor<4> {
         let h = self.expand.forward(x.clone(), stats);
-        let h = self.depthwise_norm.forward_act(self.depthwise.forward(h), stats, Some(0.2));
+        let h = self.depthwise_norm.forward_act(self.depthwise.forward(h), stats, Some(LEAKY_SLOPE));
         let mut h = self.project_norm.forward(self.project.forward(h), stats);
         if let (Some(table), Some(style)) = (&self.style_modulation, style) {
             let [b, c, _, _] = h.dims();
@@ -101,6 +57,7 @@ impl InvertedResidual {
     }
 }
 
+/// The generator; field names are the tensor paths in model files.
 #[derive(Module, Debug)]
 pub struct Generator {
     encoder: Vec<ConvNormAct>,
@@ -109,24 +66,49 @@ pub struct Generator {
     decoder_half: Vec<ConvNormAct>,
     decoder_full: Vec<ConvNormAct>,
     to_rgb: ReflectConv,
+    receptive_radius: usize,
 }
 
-/// The generator works on sizes that survive two halvings and a doubling exactly; 8 leaves room.
-pub const SIZE_MULTIPLE: usize = 8;
+fn layers(specs: &[ConvSpec], device: &Device) -> Vec<ConvNormAct> {
+    specs.iter().map(|s| ConvNormAct::new(s.channels_in, s.channels_out, s.kernel, s.stride, device)).collect()
+}
 
 impl Generator {
+    /// The network `config` describes, freshly initialized.
+    pub fn new(config: &GeneratorConfig, device: &Device) -> Self {
+        let rgb = config.to_rgb();
+        Generator {
+            encoder: layers(&config.encoder(), device),
+            blocks: (0..config.residual_blocks)
+                .map(|_| {
+                    InvertedResidual::new(
+                        config.quarter_channels(),
+                        config.block_hidden_channels(),
+                        config.styles,
+                        device,
+                    )
+                })
+                .collect(),
+            decoder_quarter: layers(&config.decoder_quarter(), device),
+            decoder_half: layers(&config.decoder_half(), device),
+            decoder_full: layers(&config.decoder_full(), device),
+            to_rgb: ReflectConv::new(rgb.channels_in, rgb.channels_out, rgb.kernel, rgb.stride, device),
+            receptive_radius: config.receptive_radius(),
+        }
+    }
+
     /// Images in [-1, 1], `[batch, 3, h, w]` of any size → same shape in [-1, 1].
     /// `style` holds one style index per batch item (ignored by single-style models).
     pub fn forward(&self, x: Tensor<4>, style: Option<&Tensor<1, Int>>) -> Tensor<4> {
         self.forward_with_stats(x, style, &mut NormStats::Compute)
     }
 
+    /// [`Generator::forward`] with the layer norms' statistics computed, recorded or replayed.
     pub fn forward_with_stats(&self, x: Tensor<4>, style: Option<&Tensor<1, Int>>, stats: &mut NormStats) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
-        let (ph, pw) = (h.next_multiple_of(SIZE_MULTIPLE) - h, w.next_multiple_of(SIZE_MULTIPLE) - w);
-        // Reflection needs the padding to be smaller than the side; tiny inputs are edge-padded.
-        let mode = if ph < h && pw < w { PadMode::Reflect } else { PadMode::Edge };
-        let x = if ph + pw > 0 { x.pad((0, pw, 0, ph), mode) } else { x };
+        let padding = InputPadding::of(w, h);
+        let mode = if padding.reflect { PadMode::Reflect } else { PadMode::Edge };
+        let x = if padding.right + padding.bottom > 0 { x.pad((0, padding.right, 0, padding.bottom), mode) } else { x };
 
         let mut y = x; // [b, 3, H, W]
         for layer in &self.encoder {
@@ -150,38 +132,6 @@ impl Generator {
         let [b, c, _, _] = y.dims();
         y.slice([0..b, 0..c, 0..h, 0..w])
     }
-
-    /// The same network for the channels-last CPU path of [`crate::cpu`] (weights copied).
-    pub fn to_cpu(&self) -> crate::cpu::CpuGenerator {
-        let layers = |v: &[ConvNormAct]| v.iter().map(ConvNormAct::to_cpu).collect();
-        crate::cpu::CpuGenerator {
-            encoder: layers(&self.encoder),
-            blocks: self
-                .blocks
-                .iter()
-                .map(|b| crate::cpu::InvertedResidual {
-                    expand: b.expand.to_cpu(),
-                    depthwise: b.depthwise.to_cpu_depthwise(),
-                    depthwise_norm: b.depthwise_norm.to_cpu(),
-                    project: b.project.to_cpu(),
-                    project_norm: b.project_norm.to_cpu(),
-                    modulation: b.style_modulation.as_ref().map(|t| crate::layers::values(t.val())),
-                })
-                .collect(),
-            decoder_quarter: layers(&self.decoder_quarter),
-            decoder_half: layers(&self.decoder_half),
-            decoder_full: layers(&self.decoder_full),
-            to_rgb: self.to_rgb.to_cpu(),
-            receptive_radius: self.receptive_radius(),
-        }
-    }
-
-    /// How far (in input pixels) an output pixel can see: tiles overlap by at least this much.
-    pub fn receptive_radius(&self) -> usize {
-        let quarter_layers = 2 + self.blocks.len() + self.decoder_quarter.len();
-        // 7x7 + 3x3 stride-2 at full res, 3x3s at half, one 3x3 per layer/block at quarter res.
-        3 + 3 + 1 + 2 * (1 + 1 + self.decoder_half.len()) + 4 * quarter_layers + 1
-    }
 }
 
 fn upsample2(x: Tensor<4>) -> Tensor<4> {
@@ -190,4 +140,24 @@ fn upsample2(x: Tensor<4>) -> Tensor<4> {
         .with_align_corners(false) // half-pixel centres: the same map in every tile
         .with_output_size([2 * h, 2 * w]);
     interpolate(x, options)
+}
+
+/// A burn [`Generator`] on a device, for tiled inference ([`toonflow_infer::tiling`]) on a GPU.
+pub struct BurnRun<'a> {
+    /// The network.
+    pub generator: &'a Generator,
+    /// Where it runs.
+    pub device: &'a Device,
+}
+
+impl GeneratorRun for BurnRun<'_> {
+    fn run(&self, image: &ImageTensor, style: usize, stats: &mut NormStats) -> ImageTensor {
+        let style = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), self.device);
+        let y = self.generator.forward_with_stats(images::to_tensor(&[image], self.device), Some(&style), stats);
+        images::from_tensor(y).remove(0)
+    }
+
+    fn receptive_radius(&self) -> usize {
+        self.generator.receptive_radius
+    }
 }

@@ -1,6 +1,6 @@
 //! Building blocks shared by the generators and discriminators: padded convolutions, a layer
-//! norm whose statistics can be recorded and replayed (for tiled inference), and spectrally
-//! normalized convolutions.
+//! norm whose statistics can be recorded and replayed (for tiled inference, see
+//! [`NormStats`]), and spectrally normalized convolutions.
 
 use crate::train_ops::Padding;
 use burn::module::{Module, Param};
@@ -8,27 +8,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Distribution, Tensor};
-
-/// Where a [`LayerNorm2d`] takes its mean and variance from.
-///
-/// Training and ordinary inference compute them from the input (`Compute`). Tiled inference of a
-/// large image must not: statistics of one tile differ from those of the whole picture, so the
-/// tiles would disagree. It records them once on a downscaled copy of the whole image (`Record`)
-/// and replays them for every tile (`Replay`), which makes the network purely local.
-pub enum NormStats<'a> {
-    Compute,
-    Record(&'a mut Vec<[f32; 2]>),
-    Replay(&'a [[f32; 2]], usize),
-}
-
-impl NormStats<'_> {
-    /// Restarts a replay from the first layer (one forward pass per tile).
-    pub fn rewind(&mut self) {
-        if let NormStats::Replay(_, next) = self {
-            *next = 0;
-        }
-    }
-}
+use toonflow_infer::generator::{NormStats, LEAKY_SLOPE, NORM_EPS};
 
 /// Layer norm over channels and space per sample (GroupNorm with one group, as in AnimeGAN),
 /// with a learned per-channel scale and shift.
@@ -37,8 +17,6 @@ pub struct LayerNorm2d {
     pub gamma: Param<Tensor<1>>,
     pub beta: Param<Tensor<1>>,
 }
-
-const NORM_EPS: f64 = 1e-5;
 
 impl LayerNorm2d {
     pub fn new(channels: usize, device: &Device) -> Self {
@@ -85,7 +63,7 @@ impl LayerNorm2d {
             NormStats::Replay(list, next) => {
                 let [m, v] = list[*next];
                 *next += 1;
-                (x - m as f64) / (v as f64 + NORM_EPS).sqrt()
+                (x - m as f64) / (v as f64 + NORM_EPS as f64).sqrt()
             }
         };
         let gamma = self.gamma.val().reshape([1, c, 1, 1]);
@@ -99,7 +77,7 @@ impl LayerNorm2d {
         let mean = flat.clone().mean_dim(1); // [b, 1]
         let centered = flat - mean;
         let var = centered.clone().square().mean_dim(1);
-        (centered / (var + NORM_EPS).sqrt()).reshape([b, c, h, w])
+        (centered / (var + NORM_EPS as f64).sqrt()).reshape([b, c, h, w])
     }
 }
 
@@ -138,7 +116,7 @@ impl ReflectConv {
     }
 }
 
-/// Convolution → layer norm → LeakyReLU(0.2): AnimeGAN's basic block.
+/// Convolution → layer norm → LeakyReLU: AnimeGAN's basic block.
 #[derive(Module, Debug)]
 pub struct ConvNormAct {
     pub conv: ReflectConv,
@@ -154,7 +132,7 @@ impl ConvNormAct {
     }
 
     pub fn forward(&self, x: Tensor<4>, stats: &mut NormStats) -> Tensor<4> {
-        self.norm.forward_act(self.conv.forward(x), stats, Some(0.2))
+        self.norm.forward_act(self.conv.forward(x), stats, Some(LEAKY_SLOPE))
     }
 }
 
@@ -213,39 +191,4 @@ impl SpectralConv {
 pub(crate) fn l2_normalize(v: Tensor<1>) -> Tensor<1> {
     let norm = v.clone().square().sum().sqrt() + 1e-12;
     v / norm
-}
-
-/// A tensor's values as `f32`, row-major.
-pub(crate) fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 tensor")
-}
-
-impl LayerNorm2d {
-    /// The same norm for [`crate::cpu`].
-    pub fn to_cpu(&self) -> crate::cpu::Norm {
-        crate::cpu::Norm { gamma: values(self.gamma.val()), beta: values(self.beta.val()) }
-    }
-}
-
-impl ReflectConv {
-    /// The same convolution for [`crate::cpu`] (ungrouped convolutions only).
-    pub fn to_cpu(&self) -> crate::cpu::Conv {
-        let [cout, cin, k, _] = self.conv.weight.val().dims();
-        assert_eq!(self.conv.groups, 1, "grouped convolutions convert with cpu::Depthwise");
-        crate::cpu::Conv::from_oihw(&values(self.conv.weight.val()), cout, cin, k, self.conv.stride[0])
-    }
-
-    /// This depthwise 3x3 convolution for [`crate::cpu`].
-    pub fn to_cpu_depthwise(&self) -> crate::cpu::Depthwise {
-        let [c, _, _, _] = self.conv.weight.val().dims();
-        assert!(self.conv.groups == c && self.conv.kernel_size == [3, 3], "a depthwise 3x3 convolution");
-        crate::cpu::Depthwise::from_oihw(&values(self.conv.weight.val()), c)
-    }
-}
-
-impl ConvNormAct {
-    /// The same block for [`crate::cpu`].
-    pub fn to_cpu(&self) -> crate::cpu::ConvNormAct {
-        crate::cpu::ConvNormAct { conv: self.conv.to_cpu(), norm: self.norm.to_cpu() }
-    }
 }

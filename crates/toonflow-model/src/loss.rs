@@ -4,6 +4,7 @@
 use burn::tensor::activation::relu;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+use toonflow_imgproc::color::LUMA_WEIGHTS;
 
 /// Which adversarial objective to train with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,13 +60,14 @@ pub fn softplus<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     relu(x.clone()) + (-x.abs()).exp().log1p()
 }
 
-/// ITU-R BT.601 luma of images in [-1, 1], as `[b, 1, h, w]`.
+/// Luma (toonflow's one formula, [`LUMA_WEIGHTS`]) of images in [-1, 1], as `[b, 1, h, w]`.
 pub fn luma(x: Tensor<4>) -> Tensor<4> {
     let [b, _, h, w] = x.dims();
+    let [wr, wg, wb] = LUMA_WEIGHTS.map(f64::from);
     let r = x.clone().slice([0..b, 0..1, 0..h, 0..w]);
     let g = x.clone().slice([0..b, 1..2, 0..h, 0..w]);
     let bl = x.slice([0..b, 2..3, 0..h, 0..w]);
-    r * 0.299 + g * 0.587 + bl * 0.114
+    r * wr + g * wg + bl * wb
 }
 
 /// Grey copy with three equal channels (what the style loss compares: texture, not colour).
@@ -93,14 +95,15 @@ pub fn color_loss(photo: Tensor<4>, generated: Tensor<4>) -> Tensor<1> {
     (py - gy).abs().mean() + huber(pu - gu) + huber(pv - gv)
 }
 
+/// YUV (BT.601 analog: Y is [`luma`], U and V its colour differences) of images in [-1, 1].
 fn yuv(x: Tensor<4>) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
     // From [-1, 1] to [0, 1] first, so the transform is the textbook one.
     let x = (x + 1.0) / 2.0;
+    let y = luma(x.clone());
     let [b, _, h, w] = x.dims();
     let r = x.clone().slice([0..b, 0..1, 0..h, 0..w]);
     let g = x.clone().slice([0..b, 1..2, 0..h, 0..w]);
     let bl = x.slice([0..b, 2..3, 0..h, 0..w]);
-    let y = r.clone() * 0.299 + g.clone() * 0.587 + bl.clone() * 0.114;
     let u = r.clone() * -0.14714 + g.clone() * -0.28886 + bl.clone() * 0.436;
     let v = r * 0.615 + g * -0.51499 + bl * -0.10001;
     (y, u, v)
@@ -127,20 +130,29 @@ pub fn total_variation(x: Tensor<4>) -> Tensor<1> {
 /// 10–30, so content gets 0.05), measured on the demo dataset; AnimeGANv2 balances the same
 /// terms with a large adversarial weight instead.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LossWeights {
+    /// Generator: the adversarial term (times the adaptive weight k); 1.
     pub adversarial: f32,
+    /// Generator: L1 between VGG features of photo and output; 0.05 (see above).
     pub content: f32,
+    /// Generator: L1 between Gram matrices of grey VGG features of output and style; 1.
     pub style: f32,
+    /// Generator: the YUV colour loss against the photo; 2 (AnimeGANv2's colour weight is
+    /// larger than its style weight too).
     pub color: f32,
+    /// Generator: total variation of the output; 1.
     pub total_variation: f32,
-    /// Discriminator: weight of style images with blurred edges shown as fakes.
+    /// Discriminator: weight of style images with blurred edges shown as fakes; 0.5
+    /// (CartoonGAN's edge-promoting loss, weighted below the real/fake terms).
     pub edge_smoothed: f32,
-    /// Discriminator: weight of grey style images shown as fakes (AnimeGAN: D must see colour).
+    /// Discriminator: weight of grey style images shown as fakes (AnimeGAN: D must see
+    /// colour); 0.2.
     pub grayscale: f32,
-    /// Equivariance: G(T(x)) ≈ T(G(x)) for small random shifts, rotations and zooms.
+    /// Equivariance: G(T(x)) ≈ T(G(x)) for small random shifts, rotations and zooms; 0 (off;
+    /// `--temporal` sets 1).
     pub equivariance: f32,
-    /// Noise robustness: G(x + n) ≈ G(x).
+    /// Noise robustness: G(x + n) ≈ G(x); 0 (off; `--temporal` sets 1).
     pub noise_robustness: f32,
 }
 

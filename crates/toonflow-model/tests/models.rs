@@ -4,17 +4,21 @@ use std::collections::HashMap;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use toonflow_imgproc::ImageTensor;
+use toonflow_infer::generator::{CpuGenerator, NormStats};
+use toonflow_infer::tensorfile::to_safetensors;
+use toonflow_infer::tiling::{record_stats, run_tiled};
 use toonflow_model::burn;
 use toonflow_model::dcgan::{one_hot, DcganConfig, DCGAN_SIZE};
 use toonflow_model::discriminator::DiscriminatorConfig;
-use toonflow_model::generator::GeneratorConfig;
-use toonflow_model::inference::{output_tensor_to_planar, record_stats, run_tiled, BurnRun, PlanarImage};
-use toonflow_model::layers::{NormStats, SpectralConv};
+use toonflow_model::generator::{BurnRun, Generator, GeneratorConfig};
+use toonflow_model::images;
+use toonflow_model::layers::SpectralConv;
 use toonflow_model::loss::{self, AdversarialLoss};
 use toonflow_model::modelfile::{self, ModelFileError, ModelInfo};
-use toonflow_model::tensorfile::{module_tensors, to_safetensors};
+use toonflow_model::module_io::module_tensors;
 
-fn random_image(w: usize, h: usize, seed: u64) -> PlanarImage {
+fn random_image(w: usize, h: usize, seed: u64) -> ImageTensor {
     // Smooth pattern plus hash noise: structure for the network to respond to.
     let data = (0..3 * w * h)
         .map(|i| {
@@ -24,21 +28,25 @@ fn random_image(w: usize, h: usize, seed: u64) -> PlanarImage {
                 .clamp(-1.0, 1.0)
         })
         .collect();
-    PlanarImage { width: w, height: h, data }
+    ImageTensor::new(w, h, data)
 }
 
-fn smooth_image(w: usize, h: usize) -> PlanarImage {
+fn smooth_image(w: usize, h: usize) -> ImageTensor {
     let data = (0..3 * w * h)
         .map(|i| {
             let (c, y, x) = (i / (w * h), (i / w) % h, i % w);
             0.8 * ((x as f32 * 0.05 + c as f32).sin() * (y as f32 * 0.03).cos())
         })
         .collect();
-    PlanarImage { width: w, height: h, data }
+    ImageTensor::new(w, h, data)
 }
 
-fn to_tensor(image: &PlanarImage, device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(image.data.clone(), [1, 3, image.height, image.width]), device)
+fn to_tensor(image: &ImageTensor, device: &Device) -> Tensor<4> {
+    images::to_tensor(&[image], device)
+}
+
+fn output_tensor_to_planar(y: Tensor<4>) -> ImageTensor {
+    images::from_tensor(y).remove(0)
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -48,21 +56,21 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn generator_keeps_any_size_and_range() {
     let device = Device::flex();
-    let g = GeneratorConfig::tiny().init(&device);
+    let g = Generator::new(&GeneratorConfig::tiny(), &device);
     for (w, h) in [(37, 53), (8, 8), (5, 3), (64, 17)] {
         let y = g.forward(to_tensor(&random_image(w, h, 1), &device), None);
         assert_eq!(y.dims(), [1, 3, h, w]);
         let values = output_tensor_to_planar(y).data;
         assert!(values.iter().all(|v| v.is_finite() && v.abs() <= 1.0), "{w}x{h}");
     }
-    let default_params = GeneratorConfig::default().init(&device).num_params();
+    let default_params = Generator::new(&GeneratorConfig::default(), &device).num_params();
     assert!((1_000_000..=2_000_000).contains(&default_params), "{default_params} parameters");
 }
 
 #[test]
 fn tiled_inference_equals_whole_image_inference_with_the_same_statistics() {
     let device = Device::flex();
-    let g = GeneratorConfig::tiny().init(&device);
+    let g = Generator::new(&GeneratorConfig::tiny(), &device);
     let image = random_image(203, 141, 7);
     let run = BurnRun { generator: &g, device: &device };
     let stats = record_stats(&run, &image, 0, 96);
@@ -92,7 +100,7 @@ fn saved_generator_reloads_bit_identical() {
     let device = Device::flex();
     let config = GeneratorConfig { styles: 2, ..GeneratorConfig::tiny() };
     // Non-zero style modulation, so both styles really differ.
-    let g = config.init(&device).map(&mut RandomizeModulation);
+    let g = Generator::new(&config, &device).map(&mut RandomizeModulation);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.safetensors");
     modelfile::save_generator(&path, &g, &config, &info()).unwrap();
@@ -136,7 +144,7 @@ fn model_files_refuse_other_kinds_versions_and_garbage() {
     assert!(matches!(err, ModelFileError::WrongKind { .. }), "{err}");
 
     let g_config = GeneratorConfig::tiny();
-    let g = g_config.init(&device);
+    let g = Generator::new(&g_config, &device);
     let mut meta = HashMap::from([
         ("toonflow.kind".to_string(), "photo2comic-generator".to_string()),
         ("toonflow.architecture_version".to_string(), "0".to_string()),
@@ -257,8 +265,13 @@ impl burn::module::ModuleMapper for RandomizeNormsAndModulation {
 fn channels_last_cpu_path_computes_what_the_burn_generator_computes() {
     let device = Device::flex();
     let config = GeneratorConfig { styles: 2, ..GeneratorConfig::tiny() };
-    let g = config.init(&device).map(&mut RandomizeNormsAndModulation);
-    let cpu = g.to_cpu();
+    let g = Generator::new(&config, &device).map(&mut RandomizeNormsAndModulation);
+    // Through a model file: the CPU path finds every weight by its name.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.safetensors");
+    modelfile::save_generator(&path, &g, &config, &info()).unwrap();
+    let (cpu, loaded_config, loaded_info) = CpuGenerator::load(&path).unwrap();
+    assert_eq!((loaded_config, loaded_info), (config, info()));
     // Odd sizes (reflection padding to a multiple of 8) and a tiny one (edge padding).
     for (w, h) in [(37, 29), (48, 16), (5, 3)] {
         let image = random_image(w, h, 11);

@@ -3,13 +3,14 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use toonflow_model::burn;
-use toonflow_model::vgg::{cache_dir, Vgg16, ONNX_FILE};
+use toonflow_model::vgg::weights::ONNX_FILE;
+use toonflow_model::vgg::{cache_dir, Vgg16};
 
 #[test]
 fn conversion_reproduces_onnx_runtime_activations() {
     if !cache_dir().join(ONNX_FILE).exists() {
-        assert!(std::env::var_os("CI").is_none(), "CI must fetch the VGG16 weights (scripts/fetch-vgg16.sh)");
-        eprintln!("skipped: VGG16 weights not fetched (run scripts/fetch-vgg16.sh)");
+        assert!(std::env::var_os("CI").is_none(), "CI must fetch the VGG16 weights (toonflow fetch-vgg16)");
+        eprintln!("skipped: VGG16 weights not fetched (run toonflow fetch-vgg16)");
         return;
     }
     let device = Device::flex();

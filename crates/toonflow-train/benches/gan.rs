@@ -7,6 +7,10 @@
 //! generator update (LSGAN + L1 to the input), each with backward and Adam. VGG16 is left out
 //! (it is timed as part of real training runs in the run's log).
 
+// The allocator setting of the toonflow binary, so this measures what the binary runs.
+#[path = "../../toonflow/src/allocator.rs"]
+mod allocator;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -14,13 +18,14 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
+use toonflow_infer::generator::{CpuGenerator, NormStats};
+use toonflow_infer::tensorfile;
 use toonflow_model::burn;
 use toonflow_model::discriminator::DiscriminatorConfig;
-use toonflow_model::generator::GeneratorConfig;
-use toonflow_model::layers::NormStats;
+use toonflow_model::generator::{Generator, GeneratorConfig};
 use toonflow_model::loss::AdversarialLoss;
 use toonflow_model::modelfile::{self, ModelInfo};
-use toonflow_model::tensorfile;
+use toonflow_model::module_io::{load_module_tensors, module_tensors};
 
 fn pattern(b: usize, h: usize, w: usize) -> Vec<f32> {
     (0..b * 3 * h * w)
@@ -51,18 +56,18 @@ fn time(reps: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     // As the toonflow binary does.
-    toonflow_model::allocator::keep_freed_memory();
+    allocator::keep_freed_memory();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = root.join("bench/out");
     std::fs::create_dir_all(&out).unwrap();
     let device = Device::flex();
     device.seed(5);
     let g_config = GeneratorConfig::default();
-    let g = g_config.init(&device);
+    let g = Generator::new(&g_config, &device);
     let d = DiscriminatorConfig::default().init(&device);
     let info = ModelInfo { styles: vec![], training: serde_json::json!({}) };
     modelfile::save_generator(&out.join("bench-generator.safetensors"), &g, &g_config, &info).unwrap();
-    let d_bytes = tensorfile::to_safetensors(&tensorfile::module_tensors(&d), &Default::default());
+    let d_bytes = tensorfile::to_safetensors(&module_tensors(&d), &Default::default());
     std::fs::write(out.join("bench-discriminator.safetensors"), d_bytes).unwrap();
 
     // (row, burn's ms, the channels-last CPU path's ms where it applies)
@@ -72,7 +77,8 @@ fn main() {
     let y = g.forward(x, None).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
     std::fs::write(out.join("bench-generator-output.json"), serde_json::to_string(&y).unwrap()).unwrap();
 
-    let cpu = g.to_cpu();
+    // The CPU path reads the file just written, by tensor name, as `stylize --model` does.
+    let (cpu, _, _) = CpuGenerator::load(&out.join("bench-generator.safetensors")).unwrap();
     for (name, h, w, reps) in [("inference 256x256", 256, 256, 5), ("inference 1280x720", 720, 1280, 3)] {
         let input = pattern(1, h, w);
         let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [1, 3, h, w]), &device);
@@ -86,10 +92,9 @@ fn main() {
     }
 
     let train_device = Device::flex().autodiff();
-    let mut g = g_config.init(&train_device);
+    let mut g = Generator::new(&g_config, &train_device);
     let mut d = DiscriminatorConfig::default().init(&train_device);
-    g = tensorfile::load_module_tensors(g, &tensorfile::module_tensors(&g_config.init(&device)).into_iter().collect())
-        .unwrap();
+    g = load_module_tensors(g, &module_tensors(&Generator::new(&g_config, &device)).into_iter().collect()).unwrap();
     let (mut opt_g, mut opt_d) = (AdamConfig::new().with_beta_1(0.5).init(), AdamConfig::new().with_beta_1(0.5).init());
     let photos = Tensor::<4>::from_data(TensorData::new(pattern(4, 256, 256), [4, 3, 256, 256]), &train_device);
     let style = photos.clone().flip([3]);

@@ -2,6 +2,10 @@
 //! burn's convolution and through `toonflow_model::train_ops` (our kernels), side by side:
 //! `cargo run --release -p toonflow-train --example conv_layers`.
 
+// The allocator setting of the toonflow binary, so this measures what the binary runs.
+#[path = "../../toonflow/src/allocator.rs"]
+mod allocator;
+
 use std::time::Instant;
 
 use burn::tensor::module::conv2d;
@@ -11,7 +15,7 @@ use toonflow_model::burn;
 use toonflow_model::train_ops;
 
 fn main() {
-    toonflow_model::allocator::keep_freed_memory();
+    allocator::keep_freed_memory();
     let device = Device::flex().autodiff();
     // (cin, cout, kernel, stride, groups, input side incl. padding)
     let layers = [

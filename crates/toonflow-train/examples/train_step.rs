@@ -1,21 +1,25 @@
 //! The GAN bench's training step alone, repeated, for profiling:
 //! `cargo run --release -p toonflow-train --example train_step -- 5`.
 
+// The allocator setting of the toonflow binary, so this measures what the binary runs.
+#[path = "../../toonflow/src/allocator.rs"]
+mod allocator;
+
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use toonflow_model::burn;
 use toonflow_model::discriminator::DiscriminatorConfig;
-use toonflow_model::generator::GeneratorConfig;
+use toonflow_model::generator::{Generator, GeneratorConfig};
 use toonflow_model::loss::AdversarialLoss;
 
 fn main() {
-    toonflow_model::allocator::keep_freed_memory();
+    allocator::keep_freed_memory();
     let reps: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let device = Device::flex().autodiff();
     device.seed(5);
-    let mut g = GeneratorConfig::default().init(&device);
+    let mut g = Generator::new(&GeneratorConfig::default(), &device);
     let mut d = DiscriminatorConfig::default().init(&device);
     let (mut opt_g, mut opt_d) = (AdamConfig::new().with_beta_1(0.5).init(), AdamConfig::new().with_beta_1(0.5).init());
     let data: Vec<f32> = (0..4 * 3 * 256 * 256).map(|i| ((i as f32) * 0.001).sin() * 0.8).collect();

@@ -8,19 +8,25 @@ use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use toonflow_model::burn;
 
+use toonflow_imgproc::color::LUMA_WEIGHTS;
+
 use crate::rng::Rng;
 
+/// Settings of adaptive discriminator augmentation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdaConfig {
+    /// On for photo-to-comic runs (`--no-ada` turns it off), off for the classic DCGAN.
     pub enabled: bool,
-    /// Target of E[sign(D(real))]: 0.6 in the paper.
+    /// Target of E[sign(D(real))]: 0.6, as in the paper.
     pub target: f32,
-    /// Images after which p can move from 0 to 1 (500k in the paper, far shorter runs here).
+    /// Images after which p can move from 0 to 1; 2 000 (500k in the paper, whose runs are
+    /// far longer than a CPU run).
     pub speed_images: f32,
-    /// Steps between adjustments.
+    /// Steps between adjustments; 4, as in the paper.
     pub interval: usize,
-    /// Largest p allowed (augmentations leak into the generator past ~0.8).
+    /// Largest p allowed; 0.8 (the paper finds augmentations leak into the generator past
+    /// about that).
     pub max_p: f32,
 }
 
@@ -93,8 +99,7 @@ pub fn augment(x: Tensor<4>, p: f32, rng: &mut Rng) -> Tensor<4> {
             }
             if rng.chance(p) {
                 let factor = (std::f32::consts::LN_2 * rng.normal()).exp();
-                let weights =
-                    Tensor::<4>::from_data(TensorData::new(vec![0.299f32, 0.587, 0.114], [1, 3, 1, 1]), &device);
+                let weights = Tensor::<4>::from_data(TensorData::new(LUMA_WEIGHTS.to_vec(), [1, 3, 1, 1]), &device);
                 let grey = (y.clone() * weights).sum_dim(1);
                 y = grey.clone() + (y - grey) * factor as f64;
             }

@@ -2,19 +2,25 @@
 //! image; small rotations, sensor-like noise and colour jitter for photos only (the colours of
 //! the style images are what the model must learn, so they are never jittered).
 
+use toonflow_imgproc::color::luma_of;
+use toonflow_imgproc::tensor::srgb8_to_network;
+
 use crate::imageset::ImageSet;
 use crate::rng::Rng;
 
 /// Switches and strengths of photo augmentation.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PhotoAugment {
+    /// Mirror half of the crops left to right; on (photos have no handedness).
     pub flip: bool,
-    /// Largest rotation, degrees (applied to a third of the crops).
+    /// Largest rotation, degrees (applied to a third of the crops); 5, a tilted hand-held shot.
     pub max_rotation: f32,
-    /// Largest standard deviation of added Gaussian noise, in [-1, 1] units.
+    /// Largest standard deviation of added Gaussian noise, in [-1, 1] units; 0.03, about 4 of
+    /// 255 levels, a phone camera's noise in low light.
     pub max_noise: f32,
-    /// Largest brightness shift / contrast and saturation change (fractions).
+    /// Largest brightness shift and contrast and saturation change, as fractions; 0.1, the
+    /// exposure and white-balance spread of ordinary photos.
     pub color_jitter: f32,
 }
 
@@ -39,7 +45,7 @@ pub fn random_crop(set: &ImageSet, index: usize, crop: usize, flip: bool, rng: &
             let sx = if mirror { x0 + crop - 1 - x } else { x0 + x };
             let p = ((y0 + y) * size + sx) * 3;
             for c in 0..3 {
-                out[(c * crop + y) * crop + x] = src[p + c] as f32 / 127.5 - 1.0;
+                out[(c * crop + y) * crop + x] = srgb8_to_network(src[p + c]);
             }
         }
     }
@@ -58,7 +64,7 @@ pub fn augment_photo(crop: &mut Crop, side: usize, config: &PhotoAugment, rng: &
         let n = side * side;
         for i in 0..n {
             let rgb = [crop[i], crop[n + i], crop[2 * n + i]];
-            let grey = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
+            let grey = luma_of(rgb);
             for (c, v) in rgb.iter().enumerate() {
                 let saturated = grey + (v - grey) * saturation;
                 crop[c * n + i] = (saturated * contrast + brightness).clamp(-1.0, 1.0);

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,28 +16,37 @@ use toonflow_model::dcgan::{DcganConfig, DcganDiscriminator, DcganGenerator, DCG
 use toonflow_model::loss::AdversarialLoss;
 use toonflow_model::modelfile::{self, ModelInfo};
 
-use crate::ada::{self, AdaConfig, AdaState};
-use crate::driver::{drive, Cadence, Outcome, Trainer};
+use crate::ada::{self, AdaConfig};
 use crate::imageset::ImageSet;
 use crate::prepare::{image_files, Dropped};
 use crate::rng::Rng;
 use crate::run::{
-    gan_blobs, image_grid, load_module_bytes, load_optimizer, seeded_init, Checkpoint, RunDir, RunError, GAN_BLOBS,
+    drive, start_or_resume, Adversaries, Cadence, OnResume, OptimizerConfig, Outcome, ResumePolicy, RunConfig, RunDir,
+    RunError, RunState, Trainer,
 };
+use crate::samples::image_grid;
 
+/// Everything a DCGAN run is configured with (`toonflow gan train --config FILE`, JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct GanConfig {
+    /// The networks (the paper's sizes); `classes` is set from the image folder.
     pub model: DcganConfig,
+    /// Adam for both networks, as in the paper (lr 2e-4, β1 0.5).
+    pub optimizer: OptimizerConfig,
+    /// Total steps; 5 000 (a few minutes on a laptop CPU at 64x64).
     pub steps: usize,
+    /// Images per step; 128 in the paper, 64 here (half the memory, about as stable).
     pub batch: usize,
-    pub lr: f64,
-    pub beta1: f32,
-    pub beta2: f32,
+    /// The adversarial objective; BCE, the paper's.
     pub adversarial: AdversarialLoss,
+    /// Adaptive discriminator augmentation; off for the classic recipe (`--ada` turns it on).
     pub ada: AdaConfig,
+    /// Steps between sample grids; 200.
     pub sample_every: usize,
+    /// Steps between checkpoints; 200.
     pub checkpoint_every: usize,
+    /// Seed of a new run's initialization and noise; 1.
     pub seed: u64,
 }
 
@@ -45,11 +54,9 @@ impl Default for GanConfig {
     fn default() -> Self {
         Self {
             model: DcganConfig::default(),
+            optimizer: OptimizerConfig::default(),
             steps: 5000,
             batch: 64,
-            lr: 2e-4,
-            beta1: 0.5,
-            beta2: 0.999,
             adversarial: AdversarialLoss::Bce,
             ada: AdaConfig { enabled: false, ..AdaConfig::default() },
             sample_every: 200,
@@ -59,6 +66,34 @@ impl Default for GanConfig {
     }
 }
 
+impl GanConfig {
+    /// The effective settings for `data`: conditional on its classes when it has several.
+    /// Settings that cannot train are refused ([`RunError::Settings`]).
+    pub fn resolve(mut self, data: &GanData) -> Result<GanConfig, RunError> {
+        self.model.classes = if data.classes.len() > 1 { data.classes.len() } else { 0 };
+        if self.batch == 0 {
+            return Err(RunError::Settings("--batch must be at least 1".into()));
+        }
+        if self.steps == 0 {
+            return Err(RunError::Settings("--steps must be at least 1".into()));
+        }
+        Ok(self)
+    }
+}
+
+impl RunConfig for GanConfig {
+    const RESUME: ResumePolicy = ResumePolicy { free: &["steps", "sample_every", "checkpoint_every"], fine_tune: &[] };
+
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn optimizer(&self) -> &OptimizerConfig {
+        &self.optimizer
+    }
+}
+
+/// One line of the DCGAN run's `log.jsonl`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GanLog {
     pub step: usize,
@@ -79,7 +114,7 @@ pub struct GanData {
 }
 
 pub fn load_gan_data(dir: &Path) -> Result<GanData, RunError> {
-    let files = image_files(dir).map_err(|e| RunError::Config(e.to_string()))?;
+    let files = image_files(dir)?;
     let class_of = |path: &Path| {
         let relative = path.strip_prefix(dir).unwrap_or(path);
         let mut parts = relative.components();
@@ -116,80 +151,40 @@ pub fn load_gan_data(dir: &Path) -> Result<GanData, RunError> {
         }
     }
     if data.images.is_empty() {
-        return Err(RunError::Config(format!("{}: no readable images", dir.display())));
+        return Err(RunError::NoImages { path: dir.display().to_string() });
     }
     Ok(data)
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct GanState {
-    step: usize,
-    rng: Rng,
-    ada: AdaState,
-    seconds: f64,
-    config: GanConfig,
-    classes: Vec<String>,
-}
+/// The DCGAN trainer keeps no state of its own besides the run core's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct NoExtra {}
 
 struct GanTrainer<'a> {
-    g: DcganGenerator,
-    d: DcganDiscriminator,
-    opt_g: ModuleOptimizer,
-    opt_d: ModuleOptimizer,
-    state: GanState,
+    nets: Adversaries<DcganGenerator, DcganDiscriminator>,
+    state: RunState<GanConfig, NoExtra>,
     data: &'a GanData,
     device: &'a Device,
 }
 
-pub const GAN_MODEL_FILE: &str = "model.safetensors";
-
+/// Trains (or resumes) a DCGAN run on `data` with `config`, resolved for the data here
+/// ([`GanConfig::resolve`]). `progress` sees every step's log line.
 pub fn train_gan(
     data: &GanData,
     run_dir: &Path,
-    mut config: GanConfig,
+    config: GanConfig,
     device: &Device,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&GanLog),
 ) -> Result<Outcome, RunError> {
-    config.model.classes = if data.classes.len() > 1 { data.classes.len() } else { 0 };
+    let config = config.resolve(data)?;
     let run = RunDir::create(run_dir)?;
-    let adam = |c: &GanConfig| AdamConfig::new().with_beta_1(c.beta1).with_beta_2(c.beta2).with_epsilon(1e-8).init();
-    let mut trainer = match run.load_checkpoint::<GanState>(&GAN_BLOBS)? {
-        Some(checkpoint) => {
-            let mut state = checkpoint.state;
-            let mut wanted = config.clone();
-            wanted.steps = state.config.steps;
-            if wanted != state.config || state.classes != data.classes {
-                return Err(RunError::Config(format!(
-                    "{}: the checkpoint was trained with other settings or classes; use a new run folder",
-                    run.root.display()
-                )));
-            }
-            state.config.steps = config.steps;
-            let blob = |i: usize| &checkpoint.blobs[i].1;
-            let g = load_module_bytes(state.config.model.init_generator(device), blob(0), GAN_BLOBS[0])?;
-            let d = load_module_bytes(state.config.model.init_discriminator(device), blob(1), GAN_BLOBS[1])?;
-            let optimizer = |i: usize| load_optimizer(adam(&state.config), blob(i), GAN_BLOBS[i]);
-            let (opt_g, opt_d) = (optimizer(2)?, optimizer(3)?);
-            GanTrainer { g, d, opt_g, opt_d, state, data, device }
-        }
-        None => {
-            let (g, d) = seeded_init(device, config.seed, || {
-                (config.model.init_generator(device), config.model.init_discriminator(device))
-            });
-            let state = GanState {
-                step: 0,
-                rng: Rng::new(config.seed),
-                ada: AdaState::default(),
-                seconds: 0.0,
-                config: config.clone(),
-                classes: data.classes.clone(),
-            };
-            GanTrainer { g, d, opt_g: adam(&config), opt_d: adam(&config), state, data, device }
-        }
-    };
     let cadence =
         Cadence { steps: config.steps, sample_every: config.sample_every, checkpoint_every: config.checkpoint_every };
+    let session = start_or_resume(&run, config, &data.classes, OnResume::KeepSettings, device, |c: &GanConfig| {
+        (c.model.init_generator(device), c.model.init_discriminator(device))
+    })?;
+    let mut trainer = GanTrainer { nets: session.nets, state: session.state, data, device };
     drive(&mut trainer, &run, &cadence, cancel, progress)
 }
 
@@ -206,11 +201,14 @@ fn labels_tensor(labels: Vec<i64>, device: &Device) -> Tensor<1, Int> {
 impl Trainer for GanTrainer<'_> {
     type Log = GanLog;
 
-    fn steps_done(&self) -> usize {
-        self.state.step
+    type Config = GanConfig;
+    type Extra = NoExtra;
+
+    fn state(&mut self) -> &mut RunState<GanConfig, NoExtra> {
+        &mut self.state
     }
 
-    fn step(&mut self, seconds_before: f64) -> GanLog {
+    fn step(&mut self) -> GanLog {
         let config = self.state.config.clone();
         let (b, n, device) = (config.batch, DCGAN_SIZE, self.device);
         let rng = &mut self.state.rng;
@@ -228,57 +226,47 @@ impl Trainer for GanTrainer<'_> {
         let p = if config.ada.enabled { self.state.ada.p } else { 0.0 };
 
         let z = noise(rng, b, config.model.latent, device);
-        let fake = self.g.forward(z, labels).detach();
-        let real_logits = self.d.forward(ada::augment(real, p, rng), labels);
-        let fake_logits = self.d.forward(ada::augment(fake, p, rng), labels);
+        let fake = self.nets.g.forward(z, labels).detach();
+        let real_logits = self.nets.d.forward(ada::augment(real, p, rng), labels);
+        let fake_logits = self.nets.d.forward(ada::augment(fake, p, rng), labels);
         let d_loss = adv.d_real(real_logits.clone()) + adv.d_fake(fake_logits.clone());
         let threshold = adv.decision_threshold();
-        let real_scores = real_logits.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
-        let fake_scores = fake_logits.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
+        let real_scores = toonflow_model::images::values(real_logits);
+        let fake_scores = toonflow_model::images::values(fake_logits);
         let mut log = GanLog {
             d_loss: d_loss.clone().into_scalar::<f32>(),
             d_accuracy_real: real_scores.iter().filter(|&&v| v > threshold).count() as f32 / b as f32,
             d_accuracy_fake: fake_scores.iter().filter(|&&v| v < threshold).count() as f32 / b as f32,
             ada_p: p,
-            seconds: seconds_before,
+            seconds: self.state.seconds,
             ..Default::default()
         };
-        let grads = GradientsParams::from_grads(d_loss.backward(), &self.d);
-        self.d = self.opt_d.step(config.lr, self.d.clone(), grads);
+        let grads = GradientsParams::from_grads(d_loss.backward(), &self.nets.d);
+        self.nets.d = self.nets.opt_d.step(config.optimizer.lr_discriminator, self.nets.d.clone(), grads);
         self.state.ada.observe(&config.ada, &real_scores, threshold, b);
 
         let z = noise(&mut self.state.rng, b, config.model.latent, device);
-        let fake = self.g.forward(z, labels);
-        let g_loss = adv.g(self.d.forward(ada::augment(fake, p, &mut self.state.rng), labels));
+        let fake = self.nets.g.forward(z, labels);
+        let g_loss = adv.g(self.nets.d.forward(ada::augment(fake, p, &mut self.state.rng), labels));
         log.g_loss = g_loss.clone().into_scalar::<f32>();
-        let grads = GradientsParams::from_grads(g_loss.backward(), &self.g);
-        self.g = self.opt_g.step(config.lr, self.g.clone(), grads);
-        self.state.step += 1;
-        log.step = self.state.step;
+        let grads = GradientsParams::from_grads(g_loss.backward(), &self.nets.g);
+        self.nets.g = self.nets.opt_g.step(config.optimizer.lr_generator, self.nets.g.clone(), grads);
+        log.step = self.state.step + 1;
         log
-    }
-
-    fn seconds(&self) -> f64 {
-        self.state.seconds
-    }
-
-    fn add_seconds(&mut self, seconds: f64) {
-        self.state.seconds += seconds;
     }
 
     fn write_samples(&self, run: &RunDir) -> Result<(), RunError> {
         // Fixed noise, so successive grids show the same latent points evolving.
-        let g = self.g.valid();
+        let g = self.nets.g.valid();
         let grid = sample_grid(&g, &self.state.config.model, 64, None, 7, &self.device.clone().inner());
-        toonflow_imageio::write_image(&grid, &run.sample_path(self.state.step))
-            .map_err(|e| RunError::Config(e.to_string()))
+        toonflow_imageio::write_image(&grid, &run.sample_path(self.state.step))?;
+        Ok(())
     }
 
     fn save(&self, run: &RunDir) -> Result<(), RunError> {
-        let blobs = gan_blobs(&self.g, &self.d, &self.opt_g, &self.opt_d);
-        run.save_checkpoint(&Checkpoint { blobs, state: self.state.clone() })?;
+        run.save_checkpoint(&self.nets, &self.state)?;
         let info = ModelInfo {
-            styles: self.state.classes.clone(),
+            styles: self.state.names.clone(),
             training: serde_json::json!({
                 "steps": self.state.step,
                 "seconds": self.state.seconds.round(),
@@ -287,8 +275,8 @@ impl Trainer for GanTrainer<'_> {
                 "adversarial": self.state.config.adversarial,
             }),
         };
-        modelfile::save_dcgan(&run.root.join(GAN_MODEL_FILE), &self.g.valid(), &self.state.config.model, &info)
-            .map_err(|e| RunError::Config(e.to_string()))
+        modelfile::save_dcgan(&run.model_path(), &self.nets.g.valid(), &self.state.config.model, &info)?;
+        Ok(())
     }
 }
 
@@ -307,9 +295,6 @@ pub fn sample_grid(
     let labels: Vec<i64> = (0..count).map(|i| class.unwrap_or(i % config.classes.max(1)) as i64).collect();
     let labels = labels_tensor(labels, device);
     let images = g.forward(z, (config.classes > 0).then_some(&labels));
-    let n = DCGAN_SIZE * DCGAN_SIZE * 3;
-    let values = images.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32");
-    let tiles: Vec<Vec<f32>> = values.chunks(n).map(<[f32]>::to_vec).collect();
     let columns = (count as f64).sqrt().ceil() as usize;
-    image_grid(&tiles, DCGAN_SIZE, columns)
+    image_grid(&toonflow_model::images::from_tensor(images), columns)
 }

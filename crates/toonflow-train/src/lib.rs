@@ -5,9 +5,9 @@
 pub mod ada;
 pub mod augment;
 pub mod dcgan;
-pub mod driver;
 pub mod imageset;
 pub mod photo2comic;
 pub mod prepare;
 pub mod rng;
 pub mod run;
+pub mod samples;

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use toonflow_imageio::{has_image_extension, read_image, ReadOptions};
 use toonflow_imgproc::blur::{gaussian_blur, sobel_magnitude};
+use toonflow_imgproc::color::luma;
 use toonflow_imgproc::frame::{Frame, Plane};
 use toonflow_imgproc::resize::{resize_cover, ResizeFilter};
 
@@ -17,15 +18,19 @@ use crate::imageset::ImageSet;
 pub const DATASET_FILE: &str = "dataset.json";
 pub const REPORT_FILE: &str = "report.json";
 
+/// Settings of [`prepare`].
 #[derive(Clone, Debug)]
 pub struct PrepareConfig {
-    /// Side of the stored square images (training crops are taken from them).
+    /// Side of the stored square images (training crops are taken from them); 256, the
+    /// training crop AnimeGANv2 uses.
     pub size: usize,
-    /// Images whose shorter side is below this are dropped (upscaling them would teach blur).
+    /// Images whose shorter side is below this are dropped (upscaling them would teach blur);
+    /// 128, half the stored size.
     pub min_side: usize,
-    /// Images whose perceptual hashes differ in at most this many of 64 bits count as duplicates.
+    /// Images whose perceptual hashes differ in at most this many of 64 bits count as
+    /// duplicates; 4, the usual dHash threshold for "the same picture, re-encoded or resized".
     pub duplicate_bits: u32,
-    /// Photos held out for the sample grids (fixed, never trained on).
+    /// Photos held out for the sample grids (fixed, never trained on); 4, one grid row.
     pub validation_photos: usize,
 }
 
@@ -137,7 +142,7 @@ pub fn prepare(
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PrepareError> {
     let path = dir.join(name);
-    toonflow_model::atomic_write(&path, bytes)
+    toonflow_fs::write_atomic(&path, bytes)
         .map_err(|source| PrepareError::Write { path: path.display().to_string(), source })
 }
 
@@ -211,14 +216,11 @@ fn flatten_on_white(frame: Frame) -> Frame {
 /// 64-bit difference hash (dHash): brightness gradients of a 9x8 thumbnail. Survives
 /// re-encoding and resizing; a few differing bits mean the same picture.
 pub fn difference_hash(frame: &Frame) -> u64 {
-    let thumb = toonflow_imgproc::resize::resize_frame(frame, 9, 8, ResizeFilter::Area);
-    let luma = |x: usize, y: usize| {
-        0.2126 * thumb.rgb[0].get(x, y) + 0.7152 * thumb.rgb[1].get(x, y) + 0.0722 * thumb.rgb[2].get(x, y)
-    };
+    let thumb = luma(&toonflow_imgproc::resize::resize_frame(frame, 9, 8, ResizeFilter::Area));
     let mut hash = 0u64;
     for y in 0..8 {
         for x in 0..8 {
-            hash = hash << 1 | u64::from(luma(x + 1, y) > luma(x, y));
+            hash = hash << 1 | u64::from(thumb.get(x + 1, y) > thumb.get(x, y));
         }
     }
     hash
@@ -229,11 +231,7 @@ pub fn difference_hash(frame: &Frame) -> u64 {
 /// lines.
 pub fn smooth_edges(rgb: &[u8], size: usize) -> Vec<u8> {
     let frame = Frame::from_srgb8(size, size, 3, rgb);
-    let luma = Plane::from_fn(size, size, |x, y| {
-        (0.2126 * frame.rgb[0].get(x, y) + 0.7152 * frame.rgb[1].get(x, y) + 0.0722 * frame.rgb[2].get(x, y))
-            .powf(1.0 / 2.2)
-    });
-    let magnitude = sobel_magnitude(&luma);
+    let magnitude = sobel_magnitude(&luma(&frame));
     // Edge pixels, widened by 2 px (a box max).
     let edge = |x: usize, y: usize| magnitude.get(x, y) > 0.4;
     let mask = Plane::from_fn(size, size, |x, y| {

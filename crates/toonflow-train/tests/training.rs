@@ -5,16 +5,17 @@ use std::sync::atomic::AtomicBool;
 
 use toonflow_imgproc::frame::Frame;
 use toonflow_model::burn::tensor::Device;
+use toonflow_model::discriminator::DiscriminatorConfig;
 use toonflow_model::generator::GeneratorConfig;
 use toonflow_model::modelfile;
-use toonflow_model::tensorfile::module_tensors;
+use toonflow_model::module_io::module_tensors;
 use toonflow_train::ada::{AdaConfig, AdaState};
 use toonflow_train::dcgan::{load_gan_data, sample_grid, train_gan, GanConfig, GanLog};
-use toonflow_train::driver::Outcome;
 use toonflow_train::imageset::ImageSet;
-use toonflow_train::photo2comic::{train, FeatureNet, OnResume, StepLog, TrainConfig, MODEL_FILE};
+use toonflow_train::photo2comic::{train, FeatureNet, StepLog, TrainConfig, TrainingPlan};
 use toonflow_train::prepare::{prepare, PrepareConfig, StyleSource};
 use toonflow_train::rng::Rng;
+use toonflow_train::run::{OnResume, Outcome, MODEL_FILE};
 
 fn write_png(path: &Path, w: usize, h: usize, pixel: impl Fn(usize, usize) -> [f32; 3]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -62,7 +63,7 @@ fn prepared(root: &Path) -> std::path::PathBuf {
 fn tiny_config(steps: usize) -> TrainConfig {
     TrainConfig {
         generator: GeneratorConfig::tiny(),
-        discriminator_channels: 8,
+        discriminator: DiscriminatorConfig { base_channels: 8, ..DiscriminatorConfig::default() },
         steps,
         warmup_steps: 3,
         batch: 2,
@@ -77,9 +78,8 @@ fn tiny_config(steps: usize) -> TrainConfig {
 fn run(data: &Path, out: &Path, config: TrainConfig) -> Vec<StepLog> {
     let mut logs = Vec::new();
     let outcome = train(
-        data,
+        &TrainingPlan::new(data, config).unwrap(),
         out,
-        config,
         OnResume::KeepSettings,
         &Device::flex().autodiff(),
         &AtomicBool::new(false),
@@ -193,8 +193,8 @@ fn ada_probability_rises_when_the_discriminator_overfits() {
     let mut train_config = tiny_config(200);
     train_config.ada = AdaConfig { speed_images: 50.0, interval: 2, ..AdaConfig::default() };
     // A fast discriminator against a nearly frozen generator: D memorizes the four style images.
-    train_config.lr_discriminator = 2e-3;
-    train_config.lr_generator = 1e-5;
+    train_config.optimizer.lr_discriminator = 2e-3;
+    train_config.optimizer.lr_generator = 1e-5;
     let logs = run(&data, &dir.path().join("run"), train_config);
     let last = logs.last().unwrap();
     assert!(last.ada_p > 0.0, "ADA p stayed at 0 (rt = {})", last.ada_rt);
@@ -207,14 +207,14 @@ fn cancelled_run_saves_a_checkpoint_and_reports_it() {
     let cancel = AtomicBool::new(false);
     let out = dir.path().join("run");
     let mut seen = 0;
-    let outcome =
-        train(&data, &out, tiny_config(50), OnResume::KeepSettings, &Device::flex().autodiff(), &cancel, &mut |_| {
-            seen += 1;
-            if seen == 2 {
-                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-        })
-        .unwrap();
+    let plan = TrainingPlan::new(&data, tiny_config(50)).unwrap();
+    let outcome = train(&plan, &out, OnResume::KeepSettings, &Device::flex().autodiff(), &cancel, &mut |_| {
+        seen += 1;
+        if seen == 2 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    })
+    .unwrap();
     assert_eq!(outcome, Outcome::Interrupted);
     let (_, _, info) = modelfile::load_generator(&out.join(MODEL_FILE), &Device::flex()).unwrap();
     assert_eq!(info.training["steps"].as_u64(), Some(2));

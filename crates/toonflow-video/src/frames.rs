@@ -19,14 +19,7 @@ impl FrameSource {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| VideoError::Io { path: path.into(), source: e })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                        matches!(
-                            e.to_ascii_lowercase().as_str(),
-                            "png" | "jpg" | "jpeg" | "webp" | "bmp" | "tif" | "tiff"
-                        )
-                    })
-                })
+                .filter(|p| toonflow_imageio::has_image_extension(p))
                 .collect();
             files.sort();
             if files.is_empty() {

@@ -2,7 +2,9 @@
 //! small bounded queues, so memory holds a handful of frames whatever the video's length, and
 //! the stages overlap.
 
-use crate::ffmpeg::{Decoder, EncodeOptions, Encoder, PngFrameWriter, Rate, Span, VideoError, VideoFormat, VideoInfo};
+use crate::analysis::{FrameAnalysis, FrameAnalyzer};
+use crate::ffmpeg::{Decoder, EncodeOptions, Encoder, Rate, Span, VideoError, VideoFormat, VideoInfo};
+use crate::png_frames::PngFrameWriter;
 use crate::stylizer::FrameStylizer;
 use crate::temporal::{Stabilizer, TemporalConfig};
 use std::path::PathBuf;
@@ -30,6 +32,9 @@ pub struct VideoJob {
     pub crf: Option<u8>,
     /// Temporal stabilization.
     pub temporal: TemporalConfig,
+    /// Luma histogram distance above which a frame starts a new shot (see
+    /// [`toonflow_flow::scenecut`]); decided once per frame, for every stage.
+    pub cut_threshold: f32,
 }
 
 /// What a run did.
@@ -97,11 +102,12 @@ pub fn run(
             Sink::Ffmpeg(Encoder::open(&job.output, format, out_w, out_h, rate, timed, &opts)?)
         }
     };
+    let mut analyzer = FrameAnalyzer::new(job.cut_threshold, job.temporal.flow());
     let mut stabilizer = Stabilizer::new(job.temporal.clone());
     let finisher = stylizer.finisher();
-    // Frames travel with their presentation time (variable frame rate only).
-    let (to_stylize, stylize_rx) = sync_channel::<(Frame, Option<f64>)>(QUEUE);
-    let (to_stabilize, stabilize_rx) = sync_channel::<(Frame, Frame, Option<f64>)>(QUEUE);
+    // Frames travel with their analysis and presentation time (variable frame rate only).
+    let (to_stylize, stylize_rx) = sync_channel::<(Frame, FrameAnalysis, Option<f64>)>(QUEUE);
+    let (to_stabilize, stabilize_rx) = sync_channel::<(FrameAnalysis, Frame, Option<f64>)>(QUEUE);
     let (to_encode, encode_rx) = sync_channel::<(Frame, Option<f64>)>(QUEUE);
     let resize = job.resize;
     let mut report = VideoReport::default();
@@ -123,8 +129,9 @@ pub fn run(
                     Some((w, h, filter)) => resize_frame(&frame, w, h, filter),
                     None => frame,
                 };
+                let analysis = analyzer.analyze(&frame);
                 busy += t.elapsed();
-                if to_stylize.send((frame, pts)).is_err() {
+                if to_stylize.send((frame, analysis, pts)).is_err() {
                     break; // a later stage stopped
                 }
             }
@@ -133,11 +140,11 @@ pub fn run(
         });
         let stylize = scope.spawn(move || {
             let mut busy = Duration::ZERO;
-            for (frame, pts) in stylize_rx {
+            for (frame, analysis, pts) in stylize_rx {
                 let t = Instant::now();
-                let styled = stylizer.stylize(&frame);
+                let styled = stylizer.stylize(&frame, analysis.refit_look);
                 busy += t.elapsed();
-                if to_stabilize.send((frame, styled, pts)).is_err() {
+                if to_stabilize.send((analysis, styled, pts)).is_err() {
                     break;
                 }
             }
@@ -145,9 +152,9 @@ pub fn run(
         });
         let stabilize = scope.spawn(move || {
             let (mut busy, mut cuts) = (Duration::ZERO, 0u64);
-            for (frame, styled, pts) in stabilize_rx {
+            for (analysis, styled, pts) in stabilize_rx {
                 let t = Instant::now();
-                let (out, step) = stabilizer.process(&frame, styled);
+                let (out, step) = stabilizer.process(analysis, styled);
                 let out = match &finisher {
                     Some(finish) => finish(out),
                     None => out,

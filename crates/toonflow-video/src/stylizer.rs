@@ -1,21 +1,22 @@
 //! Frame stylizers for video: anything that turns one frame into its stylized version. The
-//! built-in comic style keeps its palette across the frames of a shot (refitting it at cuts), so
-//! colours do not flicker; GAN generators plug in through the same trait.
+//! built-in comic style keeps its palette across the frames of a shot (refitting it where the
+//! pipeline's analysis says so), so colours do not flicker; trained generators plug in through
+//! the same trait.
 
-use toonflow_flow::luma;
-use toonflow_flow::scenecut::{is_scene_cut, DEFAULT_CUT_THRESHOLD};
 use toonflow_imgproc::comic::{screen_monochrome, stylize_with_palette, ComicConfig, ToneConfig};
 use toonflow_imgproc::quantize::Palette;
-use toonflow_imgproc::resize::downsample_box;
-use toonflow_imgproc::{Frame, Plane};
+use toonflow_imgproc::Frame;
+use toonflow_infer::model_style::ModelStyle;
 
 /// A last step applied after temporal stabilization.
 pub type Finisher = Box<dyn Fn(Frame) -> Frame + Send>;
 
 /// Turns frames into stylized frames, in order.
 pub trait FrameStylizer: Send {
-    /// Stylizes the next frame of the stream.
-    fn stylize(&mut self, frame: &Frame) -> Frame;
+    /// Stylizes the next frame of the stream. `refit_look` comes from the frame's analysis
+    /// ([`crate::analysis::FrameAnalysis::refit_look`]): a stylizer that fits its look to the
+    /// picture (a palette) refits it there and keeps it otherwise.
+    fn stylize(&mut self, frame: &Frame, refit_look: bool) -> Frame;
 
     /// A step to run on each frame after stabilization (screening, say: fine patterns would
     /// be smeared by blending across frames). None by default.
@@ -29,31 +30,30 @@ pub struct ComicStylizer {
     cfg: ComicConfig,
     /// Screentone of a monochrome style, applied after stabilization instead of in the style.
     deferred_tone: Option<ToneConfig>,
-    /// The palette and a thumbnail of the frame it was fitted on.
-    palette: Option<(Palette, Plane)>,
+    palette: Option<Palette>,
 }
 
 impl ComicStylizer {
-    /// A stylizer for a preset or custom settings.
-    pub fn new(mut cfg: ComicConfig) -> Self {
+    /// The built-in style `cfg` for video. Screentone dots sit on a fixed screen grid while the
+    /// picture moves under them: in colour styles they shimmer, so they stay off unless
+    /// `tone_requested` (the user asked for them); a monochrome style needs them for its mid
+    /// tones and gets them after stabilization instead, screened on the steadied greys, so the
+    /// dots stay crisp.
+    pub fn new(mut cfg: ComicConfig, tone_requested: bool) -> Self {
         let deferred_tone = if cfg.monochrome { cfg.tone.take() } else { None };
+        if !tone_requested {
+            cfg.tone = None;
+        }
         Self { cfg, deferred_tone, palette: None }
     }
 }
 
 impl FrameStylizer for ComicStylizer {
-    fn stylize(&mut self, frame: &Frame) -> Frame {
-        // Shrink first: the cut test only needs a coarse histogram.
-        let thumb = luma(&frame.map_planes(|p| downsample_box(p, 8)));
-        let keep = self
-            .palette
-            .as_ref()
-            .filter(|(_, reference)| !is_scene_cut(reference, &thumb, DEFAULT_CUT_THRESHOLD))
-            .map(|(p, _)| p.clone());
-        let refit = keep.is_none();
-        let styled = stylize_with_palette(frame, &self.cfg, keep.as_ref());
-        if refit {
-            self.palette = Some((styled.palette.clone(), thumb));
+    fn stylize(&mut self, frame: &Frame, refit_look: bool) -> Frame {
+        let keep = if refit_look { None } else { self.palette.as_ref() };
+        let styled = stylize_with_palette(frame, &self.cfg, keep);
+        if keep.is_none() {
+            self.palette = Some(styled.palette);
         }
         styled.frame
     }
@@ -61,5 +61,12 @@ impl FrameStylizer for ComicStylizer {
     fn finisher(&self) -> Option<Finisher> {
         let tone = self.deferred_tone?;
         Some(Box::new(move |frame: Frame| screen_monochrome(&frame, &tone)))
+    }
+}
+
+/// A trained generator: each frame on its own (the stabilizer steadies the result).
+impl FrameStylizer for ModelStyle {
+    fn stylize(&mut self, frame: &Frame, _refit_look: bool) -> Frame {
+        self.apply(frame)
     }
 }

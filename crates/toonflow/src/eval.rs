@@ -8,57 +8,27 @@ use toonflow_eval::content::{edge_agreement, ssim_luma};
 use toonflow_eval::frechet::{frechet_distance, GaussianStats};
 use toonflow_eval::srgb_planes;
 use toonflow_eval::swd::{sliced_wasserstein, SwdConfig};
-use toonflow_eval::temporal::{WarpingError, WarpingErrorReport};
-use toonflow_flow::dis::DisConfig;
 use toonflow_imageio::{has_image_extension, read_image, ReadOptions};
 use toonflow_imgproc::resize::{resize_cover, resize_frame, ResizeFilter};
-use toonflow_imgproc::{Frame, Plane};
-use toonflow_model::burn::tensor::{Device, Tensor, TensorData};
+use toonflow_imgproc::{Frame, ImageTensor, Plane};
+use toonflow_model::burn::tensor::Device;
 use toonflow_model::vgg::Vgg16;
 use toonflow_video::ffmpeg::Span;
-use toonflow_video::frames::FrameSource;
+use toonflow_video::quality::FileWarpingError;
 
-/// Warping error of `output` against `input`, streaming both (input frames are resized to the
-/// output's size when they differ). Warnings (truncated inputs) are logged.
-pub fn warping_error(input: &Path, output: &Path, span: Span) -> Result<(WarpingErrorReport, u64)> {
-    let mut inputs = FrameSource::open(input, span)?;
-    let mut outputs = FrameSource::open(output, Span::default())?;
-    let mut acc = WarpingError::new(DisConfig::medium());
-    let mut frames = 0u64;
-    loop {
-        let (a, b) = match (inputs.next_frame()?, outputs.next_frame()?) {
-            (Some(a), Some(b)) => (a, b),
-            (None, None) => break,
-            (a, _) => {
-                tracing::warn!(
-                    "{} has {} frames than {}; compared the first {frames}",
-                    output.display(),
-                    if a.is_some() { "fewer" } else { "more" },
-                    input.display()
-                );
-                break;
-            }
-        };
-        let a = if (a.width(), a.height()) != (b.width(), b.height()) {
-            resize_frame(&a, b.width(), b.height(), ResizeFilter::Area)
-        } else {
-            a
-        };
-        acc.push(&a, &b);
-        frames += 1;
-    }
-    for warning in [inputs.finish()?, outputs.finish()?].into_iter().flatten() {
+/// Warping error of `output` against `input` (see [`toonflow_video::quality`]); its warnings
+/// (a truncated input, frame counts that differ) are logged.
+pub fn warping_error(input: &Path, output: &Path, span: Span) -> Result<FileWarpingError> {
+    let measured = toonflow_video::quality::warping_error(input, output, span)?;
+    for warning in &measured.warnings {
         tracing::warn!("{warning}");
     }
-    if frames < 2 {
-        bail!("{}: need at least two frames to measure temporal stability", output.display());
-    }
-    Ok((acc.report(), frames))
+    Ok(measured)
 }
 
 /// `toonflow eval temporal`.
 pub fn temporal(args: &EvalTemporalArgs) -> Result<()> {
-    let (report, frames) = warping_error(&args.input, &args.output, Span::default())?;
+    let FileWarpingError { report, frames, .. } = warping_error(&args.input, &args.output, Span::default())?;
     if args.json {
         let pairs: Vec<String> = report.per_pair.iter().map(|v| format!("{v:.6e}")).collect();
         println!(
@@ -112,47 +82,13 @@ fn read_all(paths: &[PathBuf]) -> Vec<(PathBuf, Frame)> {
 /// Side the style measures scale and centre-crop every image to.
 const STYLE_SIDE: usize = 256;
 
-/// The readable images of a folder as sRGB planes of `STYLE_SIDE`².
-fn style_set(dir: &Path) -> Result<Vec<[Plane; 3]>> {
+/// The readable images of a folder, scaled and centre-cropped to `STYLE_SIDE`².
+fn style_set(dir: &Path) -> Result<Vec<Frame>> {
     let frames = read_all(&image_files(dir)?);
     if frames.is_empty() {
         bail!("{}: none of the images could be read", dir.display());
     }
-    Ok(frames
-        .par_iter()
-        .map(|(_, f)| srgb_planes(&resize_cover(f, STYLE_SIDE, STYLE_SIDE, ResizeFilter::Area)))
-        .collect())
-}
-
-/// VGG16 block4_conv3 activations of each image, averaged over a 3x3 grid of overlapping
-/// half-size windows: nine 512-d vectors per image (one global average per image would leave
-/// a covariance of a few dozen samples in 512 dimensions).
-fn vgg_region_features(vgg: &Vgg16, images: &[[Plane; 3]], device: &Device) -> Vec<Vec<f32>> {
-    const BATCH: usize = 4;
-    let mut vectors = Vec::with_capacity(9 * images.len());
-    for chunk in images.chunks(BATCH) {
-        let data: Vec<f32> =
-            chunk.iter().flat_map(|im| im.iter().flat_map(|p| p.data().iter().map(|v| v * 2.0 - 1.0))).collect();
-        let x = Tensor::<4>::from_data(TensorData::new(data, [chunk.len(), 3, STYLE_SIDE, STYLE_SIDE]), device);
-        let y = vgg.forward(x);
-        let [b, c, h, w] = y.dims();
-        let host = y.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 activations");
-        let (wh, ww) = (h / 2, w / 2);
-        for i in 0..b {
-            for (wy, wx) in (0..3).flat_map(|a| (0..3).map(move |b| (a, b))) {
-                let (y0, x0) = (wy * h / 4, wx * w / 4);
-                let vector = (0..c)
-                    .map(|ch| {
-                        let plane = &host[(i * c + ch) * h * w..][..h * w];
-                        let sum: f32 = (y0..y0 + wh).map(|yy| plane[yy * w + x0..][..ww].iter().sum::<f32>()).sum();
-                        sum / (wh * ww) as f32
-                    })
-                    .collect();
-                vectors.push(vector);
-            }
-        }
-    }
-    vectors
+    Ok(frames.par_iter().map(|(_, f)| resize_cover(f, STYLE_SIDE, STYLE_SIDE, ResizeFilter::Area)).collect())
 }
 
 /// `toonflow eval style`.
@@ -160,9 +96,13 @@ pub fn style(args: &EvalStyleArgs) -> Result<()> {
     let (outputs, style) = (style_set(&args.outputs)?, style_set(&args.style)?);
     let device = Device::flex();
     let vgg = Vgg16::load(&device)?;
-    let features = |set: &[[Plane; 3]]| GaussianStats::from_vectors(&vgg_region_features(&vgg, set, &device));
+    let features = |set: &[Frame]| {
+        let images: Vec<ImageTensor> = set.iter().map(ImageTensor::from_frame).collect();
+        GaussianStats::from_vectors(&vgg.region_features(&images, &device))
+    };
     let fid = frechet_distance(&features(&outputs), &features(&style));
-    let swd = sliced_wasserstein(&outputs, &style, &SwdConfig::default());
+    let planes = |set: &[Frame]| -> Vec<[Plane; 3]> { set.iter().map(srgb_planes).collect() };
+    let swd = sliced_wasserstein(&planes(&outputs), &planes(&style), &SwdConfig::default());
     if args.json {
         let report = serde_json::json!({
             "fid_vgg": fid,

@@ -1,6 +1,7 @@
 //! The `toonflow` command: parses flags, picks the work, reports. The work itself lives in the
 //! library crates.
 
+mod allocator;
 mod cli;
 mod eval;
 mod model;
@@ -35,7 +36,7 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
-    toonflow_model::allocator::keep_freed_memory();
+    allocator::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -118,6 +119,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if interrupted { ExitCode::from(EXIT_INTERRUPTED) } else { ExitCode::SUCCESS })
         }
         Command::Gan(GanCommand::Sample(args)) => train::run_gan_sample(args).map(|()| ExitCode::SUCCESS),
+        Command::FetchVgg16 => train::run_fetch_vgg16(cli.quiet).map(|()| ExitCode::SUCCESS),
         Command::Styles => {
             for preset in Preset::ALL {
                 let cfg = ComicConfig::preset(preset);

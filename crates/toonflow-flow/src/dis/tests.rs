@@ -1,8 +1,8 @@
 use super::*;
-use crate::luma;
 use crate::warp::warp_with;
 use std::path::Path;
 use toonflow_imgproc::blur::gaussian_blur;
+use toonflow_imgproc::color::luma;
 
 /// A photo (public domain / CC0, assets/samples) as a lightly smoothed grey plane, so that
 /// bicubic sampling at shifted coordinates is a faithful sub-pixel motion.
@@ -43,6 +43,17 @@ fn recovers_translations_from_sub_pixel_to_eighteen_pixels() {
             assert!(epe < bound, "{preset:?}, shift ({dx}, {dy}): mean end-point error {epe:.3} px");
         }
     }
+}
+
+#[test]
+fn prebuilt_pyramids_give_the_flow_bit_for_bit() {
+    let first = photo("chelsea.jpg");
+    let (second, _) = moved(&first, |x, y| (x + 2.5, y - 1.0), |x, y| (x - 2.5, y + 1.0));
+    let cfg = DisConfig::medium();
+    let (p0, p1) = (Pyramid::new(first.clone(), &cfg), Pyramid::new(second.clone(), &cfg));
+    let bits = |f: &Flow| f.u.data().iter().chain(f.v.data()).map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&compute_flow(&first, &second, &cfg)), bits(&compute_flow_between(&p0, &p1, &cfg)));
+    assert_eq!(bits(&compute_flow(&second, &first, &cfg)), bits(&compute_flow_between(&p1, &p0, &cfg)));
 }
 
 #[test]

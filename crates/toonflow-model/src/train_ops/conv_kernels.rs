@@ -7,6 +7,8 @@
 //! over bands and images. Depthwise convolutions are direct loops (a few FLOPs per pixel).
 
 use rayon::prelude::*;
+use toonflow_imgproc::lanes::dot;
+use toonflow_infer::matmul::{matmul, MatRef, Threads};
 
 /// Shape of one convolution: square or rectangular kernels, symmetric padding per axis (zeros,
 /// or the image reflected at its border when `reflect`), no dilation; `depthwise` means one
@@ -101,85 +103,16 @@ impl ConvGeometry {
         self.batch >= rayon::current_num_threads()
     }
 
-    fn gemm_parallelism(&self) -> gemm::Parallelism {
+    fn gemm_threads(&self) -> Threads {
         if self.split_images() {
-            gemm::Parallelism::None
+            Threads::One
         } else {
-            gemm::Parallelism::Rayon(0)
+            Threads::All
         }
     }
 }
 
 const BAND_FLOATS: usize = 128 * 1024;
-
-/// A dot product in eight independent lanes (a plain `sum` would be one serial chain).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-/// A strided matrix view: element (i, j) at `ptr[i * rs + j * cs]`.
-#[derive(Clone, Copy)]
-struct View {
-    ptr: *const f32,
-    rs: isize,
-    cs: isize,
-}
-
-impl View {
-    fn rows(data: &[f32], rs: usize) -> Self {
-        Self { ptr: data.as_ptr(), rs: rs as isize, cs: 1 }
-    }
-
-    /// The transpose of a row-major matrix with row stride `rs`.
-    fn transposed(data: &[f32], rs: usize) -> Self {
-        Self { ptr: data.as_ptr(), rs: 1, cs: rs as isize }
-    }
-}
-
-/// `dst[m×n] (+)= lhs[m×k] · rhs[k×n]`, `dst` row-major with row stride `dst_rs`.
-///
-/// SAFETY (callers): every view must cover its matrix within the slice it was made from, and
-/// `dst` must hold `(m - 1) * dst_rs + n` elements.
-unsafe fn matmul(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    dst_rs: usize,
-    accumulate: bool,
-    lhs: View,
-    rhs: View,
-    parallelism: gemm::Parallelism,
-) {
-    debug_assert!(dst.len() >= (m - 1) * dst_rs + n);
-    gemm::gemm(
-        m,
-        n,
-        k,
-        dst.as_mut_ptr(),
-        1,
-        dst_rs as isize,
-        accumulate,
-        lhs.ptr,
-        lhs.cs,
-        lhs.rs,
-        rhs.ptr,
-        rhs.cs,
-        rhs.rs,
-        1.0,
-        1.0,
-        false,
-        false,
-        false,
-        parallelism,
-    );
-}
 
 /// Which input columns the output columns read through one kernel column: the interior run
 /// `[lo, hi)` reads from `first` on with the stride; `edges` lists (output, input) columns that
@@ -309,26 +242,15 @@ pub fn forward(g: &ConvGeometry, x: &[f32], weight: &[f32]) -> Vec<f32> {
     }
     let (kl, wo, columns) = (g.patch_len(), g.out_w(), g.tap_columns());
     per_image(g, x, g.cin * hw, &mut y, g.cout * out_hw, |x, y| {
-        let par = g.gemm_parallelism();
+        let par = g.gemm_threads();
         if g.is_pointwise() {
-            // SAFETY: weight is cout×cin, x is cin×hw, y is cout×hw (sizes asserted above).
-            unsafe { matmul((g.cout, hw, g.cin), y, hw, false, View::rows(weight, g.cin), View::rows(x, hw), par) };
+            matmul(y, hw, MatRef::rows(weight, g.cout, g.cin, g.cin), MatRef::rows(x, g.cin, hw, hw), false, par);
             return;
         }
         with_band_patches(g, &columns, x, |r0, nb, col| {
-            // SAFETY: weight is cout×kl, col is kl×nb, and y from r0*wo holds cout rows of
-            // stride out_hw reaching column nb.
-            unsafe {
-                matmul(
-                    (g.cout, nb, kl),
-                    &mut y[r0 * wo..],
-                    out_hw,
-                    false,
-                    View::rows(weight, kl),
-                    View::rows(col, nb),
-                    par,
-                )
-            };
+            // Output rows of the band: cout rows of stride out_hw from r0 * wo.
+            let (w, patches) = (MatRef::rows(weight, g.cout, kl, kl), MatRef::rows(col, kl, nb, nb));
+            matmul(&mut y[r0 * wo..], out_hw, w, patches, false, par);
         });
     });
     y
@@ -347,30 +269,18 @@ pub fn backward_input(g: &ConvGeometry, dy: &[f32], weight: &[f32]) -> Vec<f32> 
     }
     let (kl, wo, columns) = (g.patch_len(), g.out_w(), g.tap_columns());
     per_image(g, dy, g.cout * out_hw, &mut dx, g.cin * hw, |dy, dx| {
-        let par = g.gemm_parallelism();
+        let par = g.gemm_threads();
         if g.is_pointwise() {
-            // SAFETY: weightᵀ is cin×cout, dy is cout×hw, dx is cin×hw.
-            unsafe {
-                matmul((g.cin, hw, g.cout), dx, hw, false, View::transposed(weight, g.cin), View::rows(dy, hw), par)
-            };
+            let wt = MatRef::transposed(weight, g.cin, g.cout, g.cin);
+            matmul(dx, hw, wt, MatRef::rows(dy, g.cout, hw, hw), false, par);
             return;
         }
         let mut col = vec![0f32; kl * g.band_rows() * wo];
         for (r0, r1) in bands(g) {
             let nb = (r1 - r0) * wo;
-            // SAFETY: weightᵀ is kl×cout, dy from r0*wo holds cout rows of stride out_hw
-            // reaching column nb, col holds kl×nb.
-            unsafe {
-                matmul(
-                    (kl, nb, g.cout),
-                    &mut col,
-                    nb,
-                    false,
-                    View::transposed(weight, kl),
-                    View::rows(&dy[r0 * wo..], out_hw),
-                    par,
-                )
-            };
+            let (wt, dy_band) =
+                (MatRef::transposed(weight, kl, g.cout, kl), MatRef::rows(&dy[r0 * wo..], g.cout, nb, out_hw));
+            matmul(&mut col, nb, wt, dy_band, false, par);
             col2im_add(g, &columns, &col[..kl * nb], r0, r1, dx);
         }
     });
@@ -388,19 +298,15 @@ pub fn backward_weight(g: &ConvGeometry, x: &[f32], dy: &[f32]) -> Vec<f32> {
     }
     let (kl, wo, columns) = (g.patch_len(), g.out_w(), g.tap_columns());
     let image = |dw: &mut Vec<f32>, (x, dy): (&[f32], &[f32])| {
-        let par = g.gemm_parallelism();
+        let par = g.gemm_threads();
         if g.is_pointwise() {
-            // SAFETY: dy is cout×hw, xᵀ is hw×cin, dw is cout×cin.
-            unsafe { matmul((g.cout, g.cin, hw), dw, g.cin, true, View::rows(dy, hw), View::transposed(x, hw), par) };
+            matmul(dw, g.cin, MatRef::rows(dy, g.cout, hw, hw), MatRef::transposed(x, hw, g.cin, hw), true, par);
             return;
         }
         with_band_patches(g, &columns, x, |r0, nb, col| {
-            // SAFETY: dy from r0*wo holds cout rows of stride out_hw reaching column nb, colᵀ
-            // is nb×kl, dw is cout×kl.
-            unsafe {
-                let dy = View::rows(&dy[r0 * wo..], out_hw);
-                matmul((g.cout, kl, nb), dw, kl, true, dy, View::transposed(col, nb), par)
-            };
+            let (dy_band, patches_t) =
+                (MatRef::rows(&dy[r0 * wo..], g.cout, nb, out_hw), MatRef::transposed(col, nb, kl, nb));
+            matmul(dw, kl, dy_band, patches_t, true, par);
         });
     };
     let (x_len, dy_len) = (g.cin * hw, g.cout * out_hw);

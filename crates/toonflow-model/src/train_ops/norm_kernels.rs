@@ -5,9 +5,10 @@
 //! activations forward and twenty backward, each writing a new tensor; here it is two and two.
 
 use rayon::prelude::*;
+use toonflow_imgproc::lanes;
 
-/// Epsilon added to the variance, as in `LayerNorm2d`.
-pub const EPS: f64 = 1e-5;
+/// Epsilon added to the variance, as in `LayerNorm2d` and the CPU inference path.
+pub const EPS: f64 = toonflow_infer::generator::NORM_EPS as f64;
 
 /// `[batch, channels, pixels per channel]` and the activation's negative slope (1 = none).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,36 +36,17 @@ impl NormGeometry {
 /// Per sample: mean and 1 / sqrt(variance + eps).
 pub type SampleStats = Vec<[f32; 2]>;
 
-/// Per-plane sums in `f64` (a 256x256 plane summed in `f32` loses digits).
-fn plane_sums(x: &[f32]) -> [f64; 2] {
-    let mut lanes = [[0f64; 2]; 8];
-    let chunks = x.chunks_exact(8);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for i in 0..8 {
-            let v = c[i] as f64;
-            lanes[i][0] += v;
-            lanes[i][1] += v * v;
-        }
-    }
-    let mut sum = tail.iter().fold([0f64; 2], |s, &v| [s[0] + v as f64, s[1] + v as f64 * v as f64]);
-    for l in lanes {
-        sum[0] += l[0];
-        sum[1] += l[1];
-    }
-    sum
-}
-
 /// `y = act((x - mean) * rstd * gamma + beta)`; returns y and each sample's statistics.
 pub fn forward(g: &NormGeometry, x: &[f32], gamma: &[f32], beta: &[f32]) -> (Vec<f32>, SampleStats) {
     assert_eq!(x.len(), g.batch * g.sample_len(), "input size");
     assert!(gamma.len() == g.channels && beta.len() == g.channels, "scale and shift sizes");
-    let sums: Vec<[f64; 2]> = x.par_chunks(g.plane).map(plane_sums).collect();
+    // Per-plane sums in `f64` (a 256x256 plane summed in `f32` loses digits).
+    let sums: Vec<(f64, f64)> = x.par_chunks(g.plane).map(lanes::sum_and_squares).collect();
     let n = g.sample_len() as f64;
     let stats: SampleStats = sums
         .chunks(g.channels)
         .map(|planes| {
-            let (s, s2) = planes.iter().fold((0.0, 0.0), |(a, b), p| (a + p[0], b + p[1]));
+            let (s, s2) = planes.iter().fold((0.0, 0.0), |(a, b), p| (a + p.0, b + p.1));
             let mean = s / n;
             let var = (s2 / n - mean * mean).max(0.0);
             [mean as f32, (1.0 / (var + EPS).sqrt()) as f32]

@@ -1,77 +1,32 @@
 //! Running a generator on images of any size: whole for small ones, in overlapping tiles for
 //! large ones so that memory stays bounded (a 4K frame never runs out of memory).
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use toonflow_imgproc::ImageTensor;
 
-use crate::cpu::CpuGenerator;
-use crate::generator::{Generator, SIZE_MULTIPLE};
-use crate::layers::NormStats;
+use crate::generator::{CpuGenerator, NormStats, SIZE_MULTIPLE};
 
-/// A generator that can run on one image with given normalization statistics: burn's tensors
-/// on a device ([`BurnRun`]) or the channels-last CPU path ([`CpuGenerator`], 2.5x faster than
-/// burn's CPU backend).
+/// A generator that can run on one image with given normalization statistics: the CPU path
+/// here ([`CpuGenerator`]) or, in the training crate, a burn module on any device.
 pub trait GeneratorRun {
-    fn run(&self, image: &PlanarImage, style: usize, stats: &mut NormStats) -> PlanarImage;
+    /// Runs the network on one image with the given style index.
+    fn run(&self, image: &ImageTensor, style: usize, stats: &mut NormStats) -> ImageTensor;
     /// How far (in input pixels) an output pixel can see: tiles overlap by at least this much.
     fn receptive_radius(&self) -> usize;
 }
 
-/// A burn [`Generator`] on a device.
-pub struct BurnRun<'a> {
-    pub generator: &'a Generator,
-    pub device: &'a Device,
-}
-
-impl GeneratorRun for BurnRun<'_> {
-    fn run(&self, image: &PlanarImage, style: usize, stats: &mut NormStats) -> PlanarImage {
-        let style = style_index(style, self.device);
-        output_tensor_to_planar(self.generator.forward_with_stats(image.to_tensor(self.device), Some(&style), stats))
-    }
-
-    fn receptive_radius(&self) -> usize {
-        self.generator.receptive_radius()
-    }
-}
-
 impl GeneratorRun for CpuGenerator {
-    fn run(&self, image: &PlanarImage, style: usize, stats: &mut NormStats) -> PlanarImage {
+    fn run(&self, image: &ImageTensor, style: usize, stats: &mut NormStats) -> ImageTensor {
         let data = self.forward(&image.data, image.height, image.width, Some(style), stats);
-        PlanarImage { width: image.width, height: image.height, data }
+        ImageTensor::new(image.width, image.height, data)
     }
 
     fn receptive_radius(&self) -> usize {
-        self.receptive_radius
-    }
-}
-
-/// An RGB image as three planes in [-1, 1] (sRGB values scaled), row-major.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlanarImage {
-    pub width: usize,
-    pub height: usize,
-    /// `3 * width * height` values: all of R, then G, then B.
-    pub data: Vec<f32>,
-}
-
-impl PlanarImage {
-    fn to_tensor(&self, device: &Device) -> Tensor<4> {
-        Tensor::from_data(TensorData::new(self.data.clone(), [1, 3, self.height, self.width]), device)
-    }
-
-    fn crop(&self, x0: usize, y0: usize, w: usize, h: usize) -> PlanarImage {
-        let mut data = Vec::with_capacity(3 * w * h);
-        for c in 0..3 {
-            for y in y0..y0 + h {
-                let row = (c * self.height + y) * self.width;
-                data.extend_from_slice(&self.data[row + x0..row + x0 + w]);
-            }
-        }
-        PlanarImage { width: w, height: h, data }
+        CpuGenerator::receptive_radius(self)
     }
 }
 
 /// How [`run_generator`] splits large images.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TileConfig {
     /// Images with more pixels than this are tiled.
     pub max_whole_pixels: usize,
@@ -82,25 +37,15 @@ pub struct TileConfig {
 }
 
 impl Default for TileConfig {
+    /// One megapixel whole (a 720p frame runs in one piece); 512-pixel tiles beyond.
     fn default() -> Self {
         Self { max_whole_pixels: 1024 * 1024, tile: 512, stats_crop: 512 }
     }
 }
 
-/// The one-item batch of style indices the generator takes.
-fn style_index(style: usize, device: &Device) -> Tensor<1, Int> {
-    Tensor::from_data(TensorData::new(vec![style as i64], [1]), device)
-}
-
-pub fn output_tensor_to_planar(y: Tensor<4>) -> PlanarImage {
-    let [_, _, height, width] = y.dims();
-    let data = y.into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 output");
-    PlanarImage { width, height, data }
-}
-
 /// Stylizes one image. Small images run whole; larger ones run tile by tile with layer-norm
-/// statistics pooled over a few full-resolution crops, which keeps the tiles consistent with each other.
-pub fn run_generator(g: &impl GeneratorRun, image: &PlanarImage, style: usize, tiles: TileConfig) -> PlanarImage {
+/// statistics pooled over a few full-resolution crops, which keeps the tiles consistent.
+pub fn run_generator(g: &impl GeneratorRun, image: &ImageTensor, style: usize, tiles: TileConfig) -> ImageTensor {
     if image.width * image.height <= tiles.max_whole_pixels {
         return g.run(image, style, &mut NormStats::Compute);
     }
@@ -111,7 +56,7 @@ pub fn run_generator(g: &impl GeneratorRun, image: &PlanarImage, style: usize, t
 /// Layer-norm statistics pooled over full-resolution crops of side `side` spread over the
 /// image (a 2x2 grid, or the whole image when it is small). Full resolution matters: a shrunk
 /// copy has other spatial frequencies, and the layers respond to them differently.
-pub fn record_stats(g: &impl GeneratorRun, image: &PlanarImage, style: usize, side: usize) -> Vec<[f32; 2]> {
+pub fn record_stats(g: &impl GeneratorRun, image: &ImageTensor, style: usize, side: usize) -> Vec<[f32; 2]> {
     let (cw, ch) = (side.min(image.width), side.min(image.height));
     let spots = |len: usize, crop: usize| if len > crop { vec![0, len - crop] } else { vec![0] };
     let mut pooled: Vec<[f64; 2]> = Vec::new();
@@ -141,14 +86,17 @@ pub fn record_stats(g: &impl GeneratorRun, image: &PlanarImage, style: usize, si
 /// Runs the generator tile by tile with fixed normalization statistics. Each tile is enlarged by
 /// the network's receptive radius on every side, so the kept part equals what a whole-image run
 /// with the same statistics computes.
+///
+/// # Panics
+/// If `tile` is not a multiple of [`SIZE_MULTIPLE`].
 pub fn run_tiled(
     g: &impl GeneratorRun,
-    image: &PlanarImage,
+    image: &ImageTensor,
     style: usize,
     tile: usize,
     stats: &[[f32; 2]],
-) -> PlanarImage {
-    assert!(tile.is_multiple_of(SIZE_MULTIPLE), "tile side must be a multiple of {SIZE_MULTIPLE}");
+) -> ImageTensor {
+    assert!(tile.is_multiple_of(SIZE_MULTIPLE), "tile side must be a multiple of {SIZE_MULTIPLE}, found {tile}");
     let margin = g.receptive_radius().next_multiple_of(SIZE_MULTIPLE);
     let (w, h) = (image.width, image.height);
     let mut out = vec![0f32; 3 * w * h];
@@ -169,5 +117,5 @@ pub fn run_tiled(
             }
         }
     }
-    PlanarImage { width: w, height: h, data: out }
+    ImageTensor::new(w, h, out)
 }

@@ -1,19 +1,19 @@
-//! Generator inference on the CPU without burn's tensor machinery. Activations stay
+//! The generator's layers on the CPU, without a tensor framework. Activations stay
 //! channels-last (NHWC) from the first layer to the last, so a 1x1 convolution is one matrix
 //! product and the others gather their patches — reflection padding included — with row copies
 //! into a small buffer per band of output rows; layer norm, its scale and shift and LeakyReLU are
-//! one pass. burn's CPU backend spent more than half of a generator run transposing, padding,
-//! gathering patches element by element and running the norm as eight tensor operations.
+//! one pass. (burn's CPU backend spent more than half of a generator run transposing, padding,
+//! gathering patches element by element and running the norm as eight tensor operations.)
 //!
-//! It computes what [`Generator::forward_with_stats`](crate::generator::Generator) computes (to
-//! float rounding; a test holds them together) and is what [`crate::inference`] runs on the CPU.
+//! Weights arrive in the layouts the model files store (PyTorch's and burn's `[out, in, kh, kw]`)
+//! and are rearranged once at load time.
 
 use rayon::prelude::*;
+use toonflow_imgproc::lanes;
 
-use crate::layers::NormStats;
+use crate::generator::{NormStats, LEAKY_SLOPE, NORM_EPS};
+use crate::matmul::{matmul, MatRef, Threads};
 
-const NORM_EPS: f32 = 1e-5;
-const LEAKY_SLOPE: f32 = 0.2;
 /// Bytes of gathered patches per band of output rows: large enough for long matrix products,
 /// small enough to stay in cache and to split over the threads.
 const BAND_BYTES: usize = 2 << 20;
@@ -67,7 +67,7 @@ impl Conv {
             out.par_chunks_mut(rows_per_band * ow * self.cout).enumerate().for_each(|(band, dst)| {
                 let pixels = dst.len() / self.cout;
                 let src = &x.data[band * rows_per_band * ow * self.cin..][..pixels * self.cin];
-                matmul(src, &self.weight, dst, pixels, kdim, self.cout);
+                product(src, &self.weight, dst, pixels, kdim, self.cout);
             });
             return FeatureMap { h: oh, w: ow, c: self.cout, data: out };
         }
@@ -88,7 +88,7 @@ impl Conv {
                         }
                     }
                 }
-                matmul(patches, &self.weight, dst, pixels, kdim, self.cout);
+                product(patches, &self.weight, dst, pixels, kdim, self.cout);
             },
         );
         FeatureMap { h: oh, w: ow, c: self.cout, data: out }
@@ -102,33 +102,10 @@ fn reflect(i: isize, n: usize) -> usize {
     (if i >= n { 2 * (n - 1) - i } else { i }).clamp(0, n - 1) as usize
 }
 
-/// `c = a b` for row-major `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, on the calling thread.
-fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "matrix sizes");
-    // SAFETY: the asserts above keep every access of the row-major strides in bounds.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+/// `c = a b` for packed row-major `a: [m, k]`, `b: [k, n]`, `c: [m, n]`, on the calling thread
+/// (the bands already run in parallel).
+fn product(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
+    matmul(c, n, MatRef::rows(a, m, k, k), MatRef::rows(b, k, n, n), false, Threads::One);
 }
 
 /// A 3x3 depthwise convolution (one filter per channel) with reflection padding.
@@ -206,28 +183,11 @@ impl Norm {
     }
 }
 
-/// Mean and (population) variance in one pass: sums and sums of squares in eight independent
-/// f64 lanes (one accumulator would be a serial chain of additions).
+/// Mean and (population) variance in one pass over the map.
 fn moments(data: &[f32]) -> (f32, f32) {
     let n = data.len().max(1) as f64;
-    let (sum, sq) = data
-        .par_chunks(1 << 14)
-        .map(|chunk| {
-            let (mut s, mut q) = ([0f64; 8], [0f64; 8]);
-            let lanes = chunk.chunks_exact(8);
-            let tail = lanes.remainder();
-            for v in lanes {
-                for l in 0..8 {
-                    let x = v[l] as f64;
-                    s[l] += x;
-                    q[l] += x * x;
-                }
-            }
-            let t: (f64, f64) =
-                tail.iter().map(|&v| (v as f64, v as f64 * v as f64)).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
-            (s.iter().sum::<f64>() + t.0, q.iter().sum::<f64>() + t.1)
-        })
-        .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (sum, sq) =
+        data.par_chunks(1 << 14).map(lanes::sum_and_squares).reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
     let mean = sum / n;
     // Activations are O(1), so the f64 difference of moments loses nothing that matters.
     (mean as f32, (sq / n - mean * mean).max(0.0) as f32)
@@ -314,72 +274,5 @@ impl InvertedResidual {
             }
         });
         h
-    }
-}
-
-/// The whole generator; see [`crate::generator::Generator`] for the architecture.
-#[derive(Clone, Debug)]
-pub struct CpuGenerator {
-    pub encoder: Vec<ConvNormAct>,
-    pub blocks: Vec<InvertedResidual>,
-    pub decoder_quarter: Vec<ConvNormAct>,
-    pub decoder_half: Vec<ConvNormAct>,
-    pub decoder_full: Vec<ConvNormAct>,
-    pub to_rgb: Conv,
-    /// The burn generator's receptive radius (for tiling).
-    pub receptive_radius: usize,
-}
-
-impl CpuGenerator {
-    /// `[3, h, w]` planar input in [-1, 1] → `[3, h, w]` planar output, as the burn generator's
-    /// `forward_with_stats` on a batch of one.
-    pub fn forward(&self, planar: &[f32], h: usize, w: usize, style: Option<usize>, stats: &mut NormStats) -> Vec<f32> {
-        assert_eq!(planar.len(), 3 * h * w, "input size");
-        let multiple = crate::generator::SIZE_MULTIPLE;
-        let (ph, pw) = (h.next_multiple_of(multiple), w.next_multiple_of(multiple));
-        // Padded on the right and bottom: reflected, or repeated where the image is too small.
-        let reflecting = ph - h < h && pw - w < w;
-        let index = |i: usize, n: usize| {
-            if i < n {
-                i
-            } else if reflecting {
-                2 * (n - 1) - i
-            } else {
-                n - 1
-            }
-        };
-        let mut x = FeatureMap { h: ph, w: pw, c: 3, data: vec![0f32; ph * pw * 3] };
-        for (p, px) in x.data.chunks_exact_mut(3).enumerate() {
-            let (sy, sx) = (index(p / pw, h), index(p % pw, w));
-            for (c, v) in px.iter_mut().enumerate() {
-                *v = planar[(c * h + sy) * w + sx];
-            }
-        }
-        for layer in &self.encoder {
-            x = layer.forward(&x, stats);
-        }
-        for block in &self.blocks {
-            x = block.forward(&x, style, stats);
-        }
-        for layer in &self.decoder_quarter {
-            x = layer.forward(&x, stats);
-        }
-        x = upsample2(&x);
-        for layer in &self.decoder_half {
-            x = layer.forward(&x, stats);
-        }
-        x = upsample2(&x);
-        for layer in &self.decoder_full {
-            x = layer.forward(&x, stats);
-        }
-        let rgb = self.to_rgb.forward(&x);
-        let mut out = vec![0f32; 3 * h * w];
-        for (c, plane) in out.chunks_exact_mut(h * w).enumerate() {
-            for (i, v) in plane.iter_mut().enumerate() {
-                let (y, xx) = (i / w, i % w);
-                *v = rgb.data[(y * pw + xx) * 3 + c].tanh();
-            }
-        }
-        out
     }
 }

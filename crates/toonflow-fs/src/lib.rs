@@ -1,0 +1,175 @@
+//! Outputs written whole or not at all. Every file or folder toonflow writes is first written
+//! under a temporary name beside its target (same folder, so the final rename never crosses a
+//! file system) and renamed into place only when complete: a reader, an error, Ctrl-C or a kill
+//! at any moment sees either the old output or the new one, never half of one.
+//!
+//! Temporary names start with `.{target name}.toonflow-`, so they are hidden and say what they
+//! belong to.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("result.txt");
+//! toonflow_fs::write_atomic(&path, b"done").unwrap();
+//! assert_eq!(std::fs::read(&path).unwrap(), b"done");
+//! ```
+#![deny(missing_docs)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The folder `path` lives in (`.` for a bare file name).
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The prefix of every temporary name that belongs to `target`.
+fn temp_prefix(target: &Path) -> String {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!(".{name}.toonflow-")
+}
+
+/// A new, empty temporary file beside `path`, for an output that is streamed (a video encoder
+/// writes it) and then moved over `path` with [`tempfile::NamedTempFile::persist`] or
+/// [`tempfile::TempPath::persist`]. It is deleted when dropped unpersisted. `suffix` (such as
+/// `.mp4`) lets programs that look at the name pick the format. The file gets the mode any new
+/// file gets (0666 less the umask), not the private 0600 of temporary files, since it becomes
+/// the user's output.
+pub fn temp_file_beside(path: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let prefix = temp_prefix(path);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(suffix);
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(parent_of(path))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, renamed over
+/// it. On any error the temporary file is removed and `path` is untouched.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = temp_file_beside(path, ".tmp")?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A folder being filled beside its final place and swapped in whole by [`StagedDir::commit`].
+/// Dropped without a commit, it removes what it wrote.
+#[derive(Debug)]
+pub struct StagedDir {
+    target: PathBuf,
+    staging: PathBuf,
+    committed: bool,
+}
+
+/// Where the previous version of a folder waits while the new one is renamed in.
+fn previous_of(target: &Path) -> PathBuf {
+    parent_of(target).join(format!("{}previous", temp_prefix(target)))
+}
+
+impl StagedDir {
+    /// Starts a new version of the folder `target` (which need not exist yet); a staging folder
+    /// left by an earlier, killed attempt is removed first.
+    pub fn new(target: &Path) -> std::io::Result<Self> {
+        let staging = parent_of(target).join(format!("{}staging", temp_prefix(target)));
+        match std::fs::remove_dir_all(&staging) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        std::fs::create_dir_all(&staging)?;
+        Ok(Self { target: target.to_path_buf(), staging, committed: false })
+    }
+
+    /// The staging folder, to write into.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Writes one file into the staging folder and flushes it to disk.
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let mut file = std::fs::File::create(self.staging.join(name))?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+
+    /// Replaces `target` with the staged folder: the old version is moved aside, the new one
+    /// renamed in, the old one removed. A kill between the two renames leaves the old version
+    /// aside, where [`committed_dir`] finds it.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let previous = previous_of(&self.target);
+        match std::fs::remove_dir_all(&previous) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        if self.target.exists() {
+            std::fs::rename(&self.target, &previous)?;
+        }
+        std::fs::rename(&self.staging, &self.target)?;
+        self.committed = true;
+        let _ = std::fs::remove_dir_all(&previous);
+        Ok(())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// The last complete version of a folder written with [`StagedDir`]: the folder itself, or the
+/// previous version when a kill came between the renames of a commit; `None` if neither exists.
+pub fn committed_dir(target: &Path) -> Option<PathBuf> {
+    [target.to_path_buf(), previous_of(target)].into_iter().find(|d| d.is_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.png");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        // A target that is a folder cannot be replaced by a file.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        assert!(write_atomic(&blocked, b"x").is_err());
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_staged_folder_replaces_the_old_one_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("checkpoint");
+        let first = StagedDir::new(&target).unwrap();
+        first.write_file("a", b"1").unwrap();
+        first.write_file("stale", b"1").unwrap();
+        first.commit().unwrap();
+        let second = StagedDir::new(&target).unwrap();
+        second.write_file("a", b"2").unwrap();
+        // Not committed yet: readers still see the first version.
+        assert_eq!(std::fs::read(committed_dir(&target).unwrap().join("a")).unwrap(), b"1");
+        second.commit().unwrap();
+        assert_eq!(std::fs::read(target.join("a")).unwrap(), b"2");
+        assert!(!target.join("stale").exists(), "files of the old version do not survive");
+        // Dropped without a commit: nothing changes, nothing is left behind.
+        let third = StagedDir::new(&target).unwrap();
+        third.write_file("a", b"3").unwrap();
+        drop(third);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A kill between the renames: only the previous version exists, and it is found.
+        std::fs::rename(&target, previous_of(&target)).unwrap();
+        assert_eq!(std::fs::read(committed_dir(&target).unwrap().join("a")).unwrap(), b"2");
+    }
+}

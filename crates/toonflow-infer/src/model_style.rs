@@ -1,0 +1,107 @@
+//! A trained generator as a style for frames: `stylize --model` and `video --model`.
+
+use std::path::Path;
+
+use toonflow_imgproc::color::{linear_to_oklab, oklab_to_linear};
+use toonflow_imgproc::{Frame, ImageTensor, Plane};
+
+use crate::generator::CpuGenerator;
+use crate::modelfile::ModelFileError;
+use crate::tiling::{run_generator, TileConfig};
+
+/// What can go wrong choosing a model style.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelStyleError {
+    /// The model file could not be used.
+    #[error(transparent)]
+    File(#[from] ModelFileError),
+    /// The model has no style of that name.
+    #[error("--style-id {name}: {path} has the styles {available}")]
+    UnknownStyle {
+        /// The name asked for.
+        name: String,
+        /// The model file.
+        path: String,
+        /// The names it has, comma-separated.
+        available: String,
+    },
+}
+
+/// How a model is applied to a frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelStyleOptions {
+    /// The style's name in a conditional model (its first style when `None`).
+    pub style_id: Option<String>,
+    /// Blend with the input in linear light: 1 the model's output, 0 the input unchanged.
+    pub strength: f32,
+    /// Keep the input's colours: the model's Oklab lightness with the input's hue and chroma.
+    pub keep_colors: bool,
+}
+
+impl Default for ModelStyleOptions {
+    fn default() -> Self {
+        Self { style_id: None, strength: 1.0, keep_colors: false }
+    }
+}
+
+/// A loaded generator with the style it runs and how it is applied.
+#[derive(Clone, Debug)]
+pub struct ModelStyle {
+    generator: CpuGenerator,
+    style: usize,
+    strength: f32,
+    keep_colors: bool,
+}
+
+impl ModelStyle {
+    /// Loads a generator model file and picks its style.
+    pub fn load(path: &Path, options: &ModelStyleOptions) -> Result<Self, ModelStyleError> {
+        let (generator, _, info) = CpuGenerator::load(path)?;
+        let style = match &options.style_id {
+            None => 0,
+            Some(name) => info.styles.iter().position(|s| s == name).ok_or_else(|| ModelStyleError::UnknownStyle {
+                name: name.clone(),
+                path: path.display().to_string(),
+                available: if info.styles.is_empty() { "(none named)".into() } else { info.styles.join(", ") },
+            })?,
+        };
+        Ok(Self::new(generator, style, options))
+    }
+
+    /// A style from a generator already in memory.
+    pub fn new(generator: CpuGenerator, style: usize, options: &ModelStyleOptions) -> Self {
+        Self { generator, style, strength: options.strength, keep_colors: options.keep_colors }
+    }
+
+    /// Stylizes a linear-light frame; alpha is kept.
+    pub fn apply(&self, frame: &Frame) -> Frame {
+        let styled = run_generator(&self.generator, &ImageTensor::from_frame(frame), self.style, TileConfig::default());
+        let mut out = styled.to_frame();
+        if self.keep_colors {
+            out = with_colors_of(&out, frame);
+        }
+        let s = self.strength;
+        let rgb = [0, 1, 2].map(|c| {
+            let blended =
+                out.rgb[c].data().iter().zip(frame.rgb[c].data()).map(|(&o, &i)| s * o + (1.0 - s) * i).collect();
+            Plane::from_vec(frame.width(), frame.height(), blended)
+        });
+        Frame::new(rgb, frame.alpha.clone())
+    }
+}
+
+/// `lightness`'s Oklab L with `colors`' a and b (same size): the style's shading in the photo's
+/// colours.
+fn with_colors_of(lightness: &Frame, colors: &Frame) -> Frame {
+    let (w, h) = (lightness.width(), lightness.height());
+    let pixel = |f: &Frame, i: usize| [0, 1, 2].map(|c| f.rgb[c].data()[i]);
+    let mixed: Vec<[f32; 3]> = (0..w * h)
+        .map(|i| {
+            let [l, _, _] = linear_to_oklab(pixel(lightness, i));
+            let [_, a, b] = linear_to_oklab(pixel(colors, i));
+            oklab_to_linear([l, a, b])
+        })
+        .collect();
+    let plane = |c: usize| Plane::from_vec(w, h, mixed.iter().map(|p| p[c].clamp(0.0, 1.0)).collect());
+    Frame::new([plane(0), plane(1), plane(2)], None)
+}

@@ -1,0 +1,101 @@
+//! The output formats and what each asks of the encoder: video codec, pixel format, audio.
+
+use std::path::Path;
+
+use super::error::VideoError;
+
+/// Output formats for video.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoFormat {
+    /// H.264 in MP4, yuv420p.
+    Mp4,
+    /// VP9 in WebM.
+    WebM,
+    /// GIF with a palette generated for the clip.
+    Gif,
+    /// Animated WebP.
+    WebP,
+    /// Animated PNG.
+    Apng,
+    /// A folder of numbered PNG frames.
+    PngFrames,
+}
+
+impl VideoFormat {
+    /// The format an output path asks for: by extension, a folder for no extension.
+    pub fn from_path(path: &Path) -> Result<VideoFormat, VideoError> {
+        let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            None => Ok(VideoFormat::PngFrames),
+            Some(_) if path.is_dir() => Ok(VideoFormat::PngFrames),
+            Some("mp4" | "m4v" | "mov") => Ok(VideoFormat::Mp4),
+            Some("webm") => Ok(VideoFormat::WebM),
+            Some("gif") => Ok(VideoFormat::Gif),
+            Some("webp") => Ok(VideoFormat::WebP),
+            Some("apng") => Ok(VideoFormat::Apng),
+            Some(other) => Err(VideoError::UnsupportedOutput { path: path.into(), extension: other.into() }),
+        }
+    }
+
+    /// Whether the container carries audio.
+    pub fn has_audio(self) -> bool {
+        matches!(self, VideoFormat::Mp4 | VideoFormat::WebM)
+    }
+
+    /// The audio codec to write for a source whose audio is `source_codec`: a stream copy when
+    /// the container takes that codec (no generation loss), otherwise the container's usual one.
+    pub fn audio_codec(self, source_codec: &str) -> &'static str {
+        let copy = match self {
+            VideoFormat::Mp4 => matches!(source_codec, "aac" | "mp3" | "alac" | "ac3" | "opus"),
+            _ => matches!(source_codec, "opus" | "vorbis"),
+        };
+        match (copy, self) {
+            (true, _) => "copy",
+            (false, VideoFormat::Mp4) => "aac",
+            (false, _) => "libopus",
+        }
+    }
+
+    /// FFmpeg's video encoding arguments; `crf` is the quality of MP4 (x264, default 18) and
+    /// WebM (VP9, default 31). Empty for PNG frames, which FFmpeg does not write.
+    pub fn video_args(self, crf: Option<u8>) -> Vec<String> {
+        // yuv420p needs even sides: odd ones are padded by a pixel rather than cropped.
+        const EVEN: &str = "pad=ceil(iw/2)*2:ceil(ih/2)*2";
+        let args: Vec<String> = match self {
+            VideoFormat::Mp4 => {
+                let crf = crf.unwrap_or(18).to_string();
+                let a = ["-vf", EVEN, "-c:v", "libx264", "-preset", "medium", "-crf", &crf, "-pix_fmt", "yuv420p"];
+                a.iter().chain(&["-movflags", "+faststart"]).map(|s| s.to_string()).collect()
+            }
+            VideoFormat::WebM => {
+                let crf = crf.unwrap_or(31).to_string();
+                let a = ["-vf", EVEN, "-c:v", "libvpx-vp9", "-crf", &crf, "-b:v", "0", "-pix_fmt", "yuv420p"];
+                a.iter().chain(&["-row-mt", "1"]).map(|s| s.to_string()).collect()
+            }
+            // One palette for the clip, from the pixels that change (stats_mode=diff).
+            VideoFormat::Gif => [
+                "-filter_complex",
+                "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=bayer:bayer_scale=3",
+                "-loop",
+                "0",
+            ]
+            .map(String::from)
+            .to_vec(),
+            VideoFormat::WebP => ["-c:v", "libwebp_anim", "-quality", "85", "-loop", "0"].map(String::from).to_vec(),
+            VideoFormat::Apng => ["-c:v", "apng", "-plays", "0"].map(String::from).to_vec(),
+            VideoFormat::PngFrames => Vec::new(),
+        };
+        args
+    }
+
+    pub(crate) fn muxer(self) -> &'static str {
+        match self {
+            VideoFormat::Mp4 => "mp4",
+            VideoFormat::WebM => "webm",
+            VideoFormat::Gif => "gif",
+            VideoFormat::WebP => "webp",
+            VideoFormat::Apng => "apng",
+            VideoFormat::PngFrames => "image2",
+        }
+    }
+}
