@@ -185,11 +185,6 @@ impl Pyramid {
         Self { base, coarser, patch_size: cfg.patch_size }
     }
 
-    /// Only the frame, no reductions: for frames no flow is computed on.
-    pub fn unreduced(base: Plane) -> Self {
-        Self { base, coarser: Vec::new(), patch_size: 0 }
-    }
-
     /// The full-resolution level: the frame itself.
     pub fn base(&self) -> &Plane {
         &self.base

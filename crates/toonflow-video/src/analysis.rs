@@ -7,14 +7,20 @@
 use toonflow_flow::dis::{DisConfig, Pyramid};
 use toonflow_flow::scenecut::LumaHistogram;
 use toonflow_imgproc::color::luma;
+use toonflow_imgproc::resize::downsample_box;
 use toonflow_imgproc::Frame;
+
+/// The shot decisions read a luma histogram of the frame shrunk by this factor: the 32 coarse
+/// bins of a 720p frame's 1/64 thumbnail hold the same distribution, at a sixtieth of the cost
+/// of a full-resolution luma (which only the optical flow needs).
+const THUMBNAIL_FACTOR: usize = 8;
 
 /// The decisions about one frame.
 #[derive(Clone, Debug)]
 pub struct FrameAnalysis {
-    /// The frame's luma and its reductions ([`Pyramid::base`] is the luma itself; without
-    /// stabilization the pyramid has no coarser levels).
-    pub luma: Pyramid,
+    /// The frame's full-resolution luma and its reductions ([`Pyramid::base`] is the luma
+    /// itself), for the optical flow; `None` when no flow is computed.
+    pub luma: Option<Pyramid>,
     /// The frame starts a new shot (its luma histogram jumped from the previous frame's). Never
     /// set on the first frame.
     pub scene_cut: bool,
@@ -42,8 +48,7 @@ impl FrameAnalyzer {
 
     /// The next frame's decisions.
     pub fn analyze(&mut self, frame: &Frame) -> FrameAnalysis {
-        let plane = luma(frame);
-        let histogram = LumaHistogram::of(&plane);
+        let histogram = LumaHistogram::of(&luma(&frame.map_planes(|p| downsample_box(p, THUMBNAIL_FACTOR))));
         let beyond =
             |reference: Option<LumaHistogram>| reference.is_none_or(|r| r.distance(&histogram) > self.cut_threshold);
         let scene_cut = self.previous.is_some() && beyond(self.previous);
@@ -52,10 +57,7 @@ impl FrameAnalyzer {
         if refit_look {
             self.fitted_on = Some(histogram);
         }
-        let luma = match &self.flow {
-            Some(cfg) => Pyramid::new(plane, cfg),
-            None => Pyramid::unreduced(plane),
-        };
+        let luma = self.flow.map(|cfg| Pyramid::new(luma(frame), &cfg));
         FrameAnalysis { luma, scene_cut, refit_look }
     }
 }

@@ -82,13 +82,13 @@ impl Stabilizer {
     }
 
     /// Stabilizes `styled`, the stylized version of the frame `input` describes, against the
-    /// frames before it. The frame's pyramid must have been built for [`TemporalConfig::flow`].
+    /// frames before it. The frame's pyramid must have been built for [`TemporalConfig::flow`]
+    /// (without one, as when stabilization is off, the frame is passed through).
     pub fn process(&mut self, input: FrameAnalysis, styled: Frame) -> (Frame, StepInfo) {
         let mut info = StepInfo { scene_cut: input.scene_cut, ..StepInfo::default() };
-        if self.cfg.mode == TemporalMode::Off {
+        let Some(current) = input.luma.filter(|_| self.cfg.mode == TemporalMode::Blend) else {
             return (styled, info);
-        }
-        let current = input.luma;
+        };
         let out = match self.prev.take() {
             Some((prev, prev_out))
                 if !input.scene_cut

@@ -15,7 +15,10 @@ use crate::run::{io_error, RunError};
 /// What `dataset.json` of a prepared dataset says.
 pub fn read_dataset_info(dir: &Path) -> Result<DatasetInfo, RunError> {
     let path = dir.join(DATASET_FILE);
-    let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => RunError::NoDataset { path: dir.display().to_string() },
+        _ => io_error(&path)(e),
+    })?;
     let info: DatasetInfo = serde_json::from_str(&text)
         .map_err(|source| RunError::NotADataset { path: path.display().to_string(), source })?;
     if info.styles.is_empty() {

@@ -32,6 +32,12 @@ pub enum RunError {
     /// The settings cannot train (a usage error: nothing was run).
     #[error("{0}")]
     Settings(String),
+    /// The folder holds no prepared dataset.
+    #[error("{path}: no prepared dataset here (no dataset.json; make one with `toonflow prepare`)")]
+    NoDataset {
+        /// The folder.
+        path: String,
+    },
     /// The folder is not a prepared dataset.
     #[error("{path}: not a prepared dataset (run `toonflow prepare`)")]
     NotADataset {

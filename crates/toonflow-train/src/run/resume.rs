@@ -55,7 +55,8 @@ pub fn changed_settings<C: Serialize>(old: &C, new: &C) -> Vec<String> {
     names
 }
 
-/// Whether a checkpoint trained with `old` may go on with `new`: the changed settings, or why not.
+/// Whether a checkpoint trained with `old` may go on with `new`; if so, the fine-tuned settings
+/// among the changed ones (logged as a warning; a longer run or another cadence is not).
 fn check_resume<C: RunConfig>(run: &RunDir, old: &C, new: &C, on_resume: OnResume) -> Result<Vec<String>, RunError> {
     let policy = C::RESUME;
     let changed = changed_settings(old, new);
@@ -79,7 +80,7 @@ fn check_resume<C: RunConfig>(run: &RunDir, old: &C, new: &C, on_resume: OnResum
             tuned.join(" and ")
         )));
     }
-    Ok(changed)
+    Ok(tuned.into_iter().map(String::from).collect())
 }
 
 /// A run's networks, optimizers and state, wherever it started.
@@ -118,9 +119,9 @@ pub fn start_or_resume<G: Module, D: Module, C: RunConfig, E: Default + Serializ
                     names.join(", ")
                 )));
             }
-            let changed = check_resume(run, &state.config, &config, on_resume)?;
-            if !changed.is_empty() {
-                tracing::warn!(step = state.step, ?changed, "resuming with changed settings");
+            let tuned = check_resume(run, &state.config, &config, on_resume)?;
+            if !tuned.is_empty() {
+                tracing::warn!(step = state.step, changed = ?tuned, "fine-tuning: resuming with changed settings");
             }
             state.config = config;
             let (g, d) = init(&state.config);
