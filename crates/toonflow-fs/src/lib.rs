@@ -70,10 +70,22 @@ fn previous_of(target: &Path) -> PathBuf {
     parent_of(target).join(format!("{}previous", temp_prefix(target)))
 }
 
+/// Puts back a folder's previous version that a kill between the renames of a commit left aside
+/// (the target is gone, the previous version complete).
+fn recover_interrupted_commit(target: &Path) -> std::io::Result<()> {
+    let previous = previous_of(target);
+    if !target.exists() && previous.is_dir() {
+        std::fs::rename(&previous, target)?;
+    }
+    Ok(())
+}
+
 impl StagedDir {
     /// Starts a new version of the folder `target` (which need not exist yet); a staging folder
-    /// left by an earlier, killed attempt is removed first.
+    /// left by an earlier, killed attempt is removed first, and a previous version left aside by
+    /// a killed commit is put back.
     pub fn new(target: &Path) -> std::io::Result<Self> {
+        recover_interrupted_commit(target)?;
         let staging = parent_of(target).join(format!("{}staging", temp_prefix(target)));
         match std::fs::remove_dir_all(&staging) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
@@ -128,9 +140,133 @@ pub fn committed_dir(target: &Path) -> Option<PathBuf> {
     [target.to_path_buf(), previous_of(target)].into_iter().find(|d| d.is_dir())
 }
 
+/// What makes a file itself, whatever path names it: its device and inode on Unix (hard links and
+/// symbolic links included), its resolved path elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FileId(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
+
+/// The identity of an existing file or folder (`None` if it does not exist).
+pub fn file_id(path: &Path) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| FileId((m.dev(), m.ino())))
+    }
+    #[cfg(not(unix))]
+    {
+        path.canonicalize().ok().map(FileId)
+    }
+}
+
+/// Whether two paths name the same existing file or folder (see [`FileId`]). A path that does
+/// not exist names nothing.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((file_id(a), file_id(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// `path` resolved as far as it exists (symbolic links and `..` of the existing part resolved),
+/// with the rest appended: where a file that is about to be written will be.
+pub fn resolve(path: &Path) -> PathBuf {
+    let absolute =
+        if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(resolved) = existing.canonicalize() {
+            return rest.iter().rev().fold(resolved, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// Whether `path` is `dir` or lies anywhere inside it (both resolved; either may not exist yet).
+pub fn is_within(path: &Path, dir: &Path) -> bool {
+    resolve(path).starts_with(resolve(dir))
+}
+
+/// Removes what earlier, killed runs left beside these targets: files and folders whose names
+/// start with `.{target name}.toonflow-` in the target's folder, and nothing else. Call it when a
+/// run that writes the targets starts (one listing per folder). Returns the paths removed.
+pub fn remove_stale_temporaries(targets: &[PathBuf]) -> Vec<PathBuf> {
+    let mut by_folder: std::collections::BTreeMap<&Path, Vec<String>> = Default::default();
+    for target in targets {
+        // A folder's only complete version is not stale.
+        let _ = recover_interrupted_commit(target);
+        by_folder.entry(parent_of(target)).or_default().push(temp_prefix(target));
+    }
+    let mut removed = Vec::new();
+    for (folder, prefixes) in by_folder {
+        let Ok(entries) = std::fs::read_dir(folder) else { continue };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                continue;
+            }
+            let path = entry.path();
+            let gone = match entry.file_type() {
+                Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+                _ => std::fs::remove_file(&path),
+            };
+            if gone.is_ok() {
+                removed.push(path);
+            }
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_and_other_spellings_are_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.jpg");
+        std::fs::write(&a, b"x").unwrap();
+        let other = dir.path().join("b.jpg");
+        std::fs::write(&other, b"x").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert!(same_file(&a, &dir.path().join("./sub/../a.jpg")));
+        assert!(!same_file(&a, &other), "equal bytes are not the same file");
+        assert!(!same_file(&a, &dir.path().join("missing.jpg")));
+        #[cfg(unix)]
+        {
+            let hard = dir.path().join("hard.jpg");
+            std::fs::hard_link(&a, &hard).unwrap();
+            let soft = dir.path().join("soft.jpg");
+            std::os::unix::fs::symlink(&a, &soft).unwrap();
+            assert!(same_file(&a, &hard) && same_file(&a, &soft));
+        }
+        let out = dir.path().join("out/frames");
+        assert!(is_within(&out, dir.path()) && !is_within(dir.path(), &out));
+        assert!(is_within(&dir.path().join("x/../a.jpg"), dir.path()));
+    }
+
+    #[test]
+    fn only_the_targets_own_temporaries_are_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("clip.mp4");
+        let keep = [".clip.mp4.other", "clip.mp4", ".other.mp4.toonflow-x.tmp", ".clip.mp4.toonflow"];
+        for name in keep {
+            std::fs::write(dir.path().join(name), b"keep").unwrap();
+        }
+        let stale = temp_file_beside(&target, ".mp4").unwrap().into_temp_path().keep().unwrap();
+        std::fs::create_dir(dir.path().join(".clip.mp4.toonflow-staging")).unwrap();
+        let removed = remove_stale_temporaries(std::slice::from_ref(&target));
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert!(!stale.exists());
+        for name in keep {
+            assert!(dir.path().join(name).exists(), "{name} was removed");
+        }
+    }
 
     #[test]
     fn a_failed_write_leaves_the_old_file_and_no_temporary() {

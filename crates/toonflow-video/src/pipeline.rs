@@ -3,7 +3,9 @@
 //! the stages overlap.
 
 use crate::analysis::{FrameAnalysis, FrameAnalyzer};
-use crate::ffmpeg::{Decoder, EncodeOptions, Encoder, Rate, Span, VideoError, VideoFormat, VideoInfo};
+use crate::ffmpeg::{
+    Decoder, EncodeOptions, Encoder, Rate, Span, VideoError, VideoFormat, VideoInfo, MAX_FRAME_PIXELS,
+};
 use crate::png_frames::PngFrameWriter;
 use crate::stylizer::FrameStylizer;
 use crate::temporal::{Stabilizer, TemporalConfig};
@@ -85,7 +87,23 @@ pub fn run(
 ) -> Result<VideoReport, VideoError> {
     let start = Instant::now();
     let format = VideoFormat::from_path(&job.output)?;
+    let replaces_input = match format {
+        // The folder is replaced whole: nothing inside it may be an input.
+        VideoFormat::PngFrames => toonflow_fs::is_within(&job.input, &job.output),
+        _ => toonflow_fs::same_file(&job.input, &job.output),
+    };
+    if replaces_input {
+        return Err(VideoError::WouldOverwriteInput { path: job.output.clone(), input: job.input.clone() });
+    }
+    for stale in toonflow_fs::remove_stale_temporaries(std::slice::from_ref(&job.output)) {
+        tracing::info!("removed {}, left by an interrupted run", stale.display());
+    }
     let (out_w, out_h) = job.resize.map_or((info.width, info.height), |(w, h, _)| (w, h));
+    for (width, height, resized) in [(info.width, info.height, false), (out_w, out_h, job.resize.is_some())] {
+        if width.saturating_mul(height) > MAX_FRAME_PIXELS {
+            return Err(VideoError::FrameTooLarge { path: job.input.clone(), width, height, resized });
+        }
+    }
     let rate: Rate = if info.is_variable_rate() { info.avg_rate } else { info.rate };
     let expected = info.expected_frames().map(|n| match job.span.duration {
         Some(d) => n.min((d * rate.fps()).ceil() as u64),
@@ -193,6 +211,8 @@ pub fn run(
             e.abort();
             Ok(())
         }
+        Sink::Frames(w) if keep => w.finish().map(|_| ()),
+        // Dropped unfinished: the staging folder goes, the old folder stays.
         Sink::Frames(_) => Ok(()),
     };
     if cancel.load(Ordering::Relaxed) {
@@ -204,6 +224,16 @@ pub fn run(
         Err(e) => {
             finish_sink(sink, false)?;
             return Err(e);
+        }
+    }
+    // FFmpeg skips damaged frames in some containers without a word: a count well short of
+    // what the container announces says so.
+    if let (Some(announced), true) = (expected, report.warnings.is_empty()) {
+        if frames + (announced / 50).max(2) < announced {
+            report.warnings.push(format!(
+                "{}: decoded {frames} of the {announced} frames the container announces (damaged data?)",
+                job.input.display()
+            ));
         }
     }
     finish_sink(sink, true)?;

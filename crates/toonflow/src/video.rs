@@ -2,12 +2,13 @@
 
 use crate::cli::{TemporalArg, VideoArgs};
 use crate::stylize::style_config;
+use crate::UsageError;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::AtomicBool;
 use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
 use toonflow_imgproc::resize::ResizeFilter;
-use toonflow_video::ffmpeg::{probe, Span};
+use toonflow_video::ffmpeg::{probe, Span, VideoError, VideoFormat};
 use toonflow_video::pipeline::{run, VideoJob};
 use toonflow_video::stylizer::ComicStylizer;
 use toonflow_video::temporal::{TemporalConfig, TemporalMode};
@@ -16,6 +17,11 @@ use toonflow_video::temporal::{TemporalConfig, TemporalMode};
 pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
     let info = probe(&args.input)?;
     let span = Span { start: args.start.map(f64::from), duration: args.duration.map(f64::from) };
+    if let (Some(start), Some(length)) = (span.start, info.duration) {
+        if start >= length {
+            return Err(UsageError(format!("--start {start}: {} is {length:.2} s long", args.input.display())).into());
+        }
+    }
     let resize = args.resize.map(|r| {
         let (w, h) = r.target(info.width, info.height);
         (w, h, ResizeFilter::Area)
@@ -53,7 +59,12 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         Some(model) => Box::new(model),
         None => Box::new(ComicStylizer::new(style_config(&args.style), args.style.tone)),
     };
-    let report = run(&job, &info, stylizer, &progress, cancel).with_context(|| format!("{}", args.input.display()))?;
+    let report = match run(&job, &info, stylizer, &progress, cancel) {
+        Err(e @ (VideoError::WouldOverwriteInput { .. } | VideoError::FrameTooLarge { resized: true, .. })) => {
+            return Err(UsageError(e.to_string()).into())
+        }
+        other => other.with_context(|| format!("{}", args.input.display()))?,
+    };
     bar.finish_and_clear();
     for warning in &report.warnings {
         tracing::warn!("{warning}");
@@ -72,9 +83,16 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
             stages.join(", "),
             report.scene_cuts
         );
+        let (w, h) = resize.map_or((info.width, info.height), |(w, h, _)| (w, h));
+        let encoded = VideoFormat::from_path(&args.output).ok().map(|f| f.encoded_size(w, h));
+        if let Some((ew, eh)) = encoded.filter(|&size| size != (w, h)) {
+            eprintln!("toonflow: {w}x{h} was padded to {ew}x{eh}: H.264 video (yuv420p) needs even sides; .webm keeps odd ones");
+        }
     }
     if args.report {
-        let measured = crate::eval::warping_error(&args.input, &args.output, span)?;
+        let measured = crate::eval::warping_error(&args.input, &args.output, span).with_context(|| {
+            format!("{} was written, but its warping error cannot be measured", args.output.display())
+        })?;
         println!("warping error: {:.6} over {} frame pairs", measured.report.mean, measured.frames - 1);
     }
     Ok(())

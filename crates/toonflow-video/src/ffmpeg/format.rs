@@ -56,10 +56,20 @@ impl VideoFormat {
         }
     }
 
+    /// The size a `width x height` picture has in this format: H.264 in yuv420p needs even
+    /// sides (its cropping works in steps of two pixels), so MP4 pads an odd side by one pixel;
+    /// every other format, VP9 included, keeps the size exactly.
+    pub fn encoded_size(self, width: usize, height: usize) -> (usize, usize) {
+        match self {
+            VideoFormat::Mp4 => (width.next_multiple_of(2), height.next_multiple_of(2)),
+            _ => (width, height),
+        }
+    }
+
     /// FFmpeg's video encoding arguments; `crf` is the quality of MP4 (x264, default 18) and
     /// WebM (VP9, default 31). Empty for PNG frames, which FFmpeg does not write.
     pub fn video_args(self, crf: Option<u8>) -> Vec<String> {
-        // yuv420p needs even sides: odd ones are padded by a pixel rather than cropped.
+        // What `encoded_size` says: odd sides padded by a pixel rather than cropped.
         const EVEN: &str = "pad=ceil(iw/2)*2:ceil(ih/2)*2";
         let args: Vec<String> = match self {
             VideoFormat::Mp4 => {
@@ -69,7 +79,7 @@ impl VideoFormat {
             }
             VideoFormat::WebM => {
                 let crf = crf.unwrap_or(31).to_string();
-                let a = ["-vf", EVEN, "-c:v", "libvpx-vp9", "-crf", &crf, "-b:v", "0", "-pix_fmt", "yuv420p"];
+                let a = ["-c:v", "libvpx-vp9", "-crf", &crf, "-b:v", "0", "-pix_fmt", "yuv420p"];
                 a.iter().chain(&["-row-mt", "1"]).map(|s| s.to_string()).collect()
             }
             // One palette for the clip, from the pixels that change (stats_mode=diff).

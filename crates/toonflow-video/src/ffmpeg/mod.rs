@@ -12,6 +12,6 @@ mod probe;
 
 pub use decode::Decoder;
 pub use encode::{EncodeOptions, Encoder};
-pub use error::{VideoError, INSTALL_HINT};
+pub use error::{VideoError, INSTALL_HINT, MAX_FRAME_PIXELS};
 pub use format::VideoFormat;
 pub use probe::{probe, Rate, Span, VideoInfo};

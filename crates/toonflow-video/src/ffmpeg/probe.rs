@@ -94,6 +94,12 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     else {
         return Err(unreadable(if stderr.is_empty() { "no video stream".into() } else { stderr }));
     };
+    if width == 0 || height == 0 {
+        // FFmpeg reports a stream it cannot decode (an animated WebP; bytes that only look like a
+        // format) as 0x0.
+        let why = if stderr.is_empty() { String::new() } else { format!(": {stderr}") };
+        return Err(unreadable(format!("FFmpeg cannot decode its pictures (it reports {width}x{height}){why}")));
+    }
     let rate = field("r_frame_rate").and_then(Rate::parse).ok_or_else(|| unreadable("no frame rate".into()))?;
     let avg_rate = field("avg_frame_rate").and_then(Rate::parse).unwrap_or(rate);
     let rotation = field("rotation").and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0).round() as i32;
