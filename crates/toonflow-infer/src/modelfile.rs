@@ -18,6 +18,7 @@ const KEY_VERSION: &str = "toonflow.architecture_version";
 const KEY_CONFIG: &str = "toonflow.config";
 const KEY_STYLES: &str = "toonflow.styles";
 const KEY_TRAINING: &str = "toonflow.training";
+const KEY_SHA256: &str = "toonflow.weights_sha256";
 
 /// What a model file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +99,15 @@ pub enum ModelFileError {
         /// The first mismatch.
         reason: String,
     },
+    /// The weights are not the ones written with the file: it was damaged afterwards.
+    #[error(
+        "{path}: the weights do not match the checksum written with them (the file was damaged after it \
+         was written); use a backup or retrain"
+    )]
+    Corrupt {
+        /// The file.
+        path: String,
+    },
     /// The file could not be written.
     #[error("{path}: cannot write")]
     Write {
@@ -120,6 +130,23 @@ pub struct ModelFile<C> {
     pub tensors: HashMap<String, HostTensor>,
 }
 
+/// SHA-256 of the tensors' names, shapes and values in name order (hex): what a model file's
+/// metadata records, so that bytes damaged after writing are found on reading.
+fn weights_sha256<'a>(tensors: impl IntoIterator<Item = (&'a String, &'a HostTensor)>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<(&String, &HostTensor)> = tensors.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut hash = Sha256::new();
+    for (name, t) in sorted {
+        hash.update((name.len() as u64).to_le_bytes());
+        hash.update(name.as_bytes());
+        hash.update((t.shape.len() as u64).to_le_bytes());
+        t.shape.iter().for_each(|&d| hash.update((d as u64).to_le_bytes()));
+        t.values.iter().for_each(|v| hash.update(v.to_le_bytes()));
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Writes a model file atomically (a temporary file beside `path`, renamed when complete).
 pub fn write_model_file<C: Serialize>(
     path: &Path,
@@ -134,13 +161,15 @@ pub fn write_model_file<C: Serialize>(
         (KEY_CONFIG.to_string(), serde_json::to_string(config).expect("configs are plain data")),
         (KEY_STYLES.to_string(), serde_json::to_string(&info.styles).expect("names serialize")),
         (KEY_TRAINING.to_string(), info.training.to_string()),
+        (KEY_SHA256.to_string(), weights_sha256(tensors.iter().map(|(n, t)| (n, t)))),
     ]);
     let bytes = tensorfile::to_safetensors(tensors, &metadata);
     toonflow_fs::write_atomic(path, &bytes)
         .map_err(|source| ModelFileError::Write { path: path.display().to_string(), source })
 }
 
-/// Reads a model file of `kind`, checking its kind and architecture version and parsing its
+/// Reads a model file of `kind`, checking its kind, architecture version and weights checksum
+/// (files written before the checksum was recorded have none to check) and parsing its
 /// configuration.
 pub fn read_model_file<C: DeserializeOwned>(path: &Path, kind: ModelKind) -> Result<ModelFile<C>, ModelFileError> {
     let shown = path.display().to_string();
@@ -162,6 +191,11 @@ pub fn read_model_file<C: DeserializeOwned>(path: &Path, kind: ModelKind) -> Res
         key,
         reason: e.to_string(),
     };
+    if let Some(recorded) = meta.get(KEY_SHA256) {
+        if *recorded != weights_sha256(&file.tensors) {
+            return Err(ModelFileError::Corrupt { path: shown });
+        }
+    }
     let config: C = serde_json::from_str(field(KEY_CONFIG)?).map_err(|e| bad(KEY_CONFIG, e))?;
     let styles: Vec<String> = serde_json::from_str(field(KEY_STYLES)?).map_err(|e| bad(KEY_STYLES, e))?;
     // The summary is informative only: a file without one still runs.

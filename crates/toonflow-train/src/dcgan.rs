@@ -208,6 +208,13 @@ impl Trainer for GanTrainer<'_> {
         &mut self.state
     }
 
+    fn non_finite_loss(log: &GanLog) -> Option<&'static str> {
+        [("generator", log.g_loss), ("discriminator", log.d_loss)]
+            .into_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(n, _)| n)
+    }
+
     fn step(&mut self) -> GanLog {
         let config = self.state.config.clone();
         let (b, n, device) = (config.batch, DCGAN_SIZE, self.device);

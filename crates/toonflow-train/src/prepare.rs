@@ -80,6 +80,8 @@ pub enum PrepareError {
     Folder(String, String),
     #[error("{0}: no usable images ({1} dropped, see the report)")]
     Empty(String, usize),
+    #[error("{0}: the folder holds other files than a dataset and would be replaced; give a new or empty folder")]
+    NotADatasetFolder(String),
     #[error("{path}: cannot write: {source}")]
     Write { path: String, source: std::io::Error },
 }
@@ -92,16 +94,56 @@ pub struct StyleSource {
 }
 
 /// Prepares `photos` and the style folders into `out`. Returns the report (also written there).
+///
+/// The dataset is written into a staging folder beside `out` and swapped in whole, so a failure
+/// or a kill leaves `out` as it was. A folder that holds something other than an earlier
+/// dataset is refused (it would be replaced). When nothing usable is found, the report is still
+/// written — into `out`, unless `out` holds an earlier dataset, which is kept as it is.
 pub fn prepare(
     photos: &Path,
     styles: &[StyleSource],
     out: &Path,
     config: &PrepareConfig,
 ) -> Result<(DatasetInfo, PrepareReport), PrepareError> {
-    std::fs::create_dir_all(out).map_err(|source| PrepareError::Write { path: out.display().to_string(), source })?;
+    let write_err = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| PrepareError::Write { path, source }
+    };
+    let earlier_dataset = out.join(DATASET_FILE).is_file();
+    if out.exists() && !earlier_dataset && std::fs::read_dir(out).map_err(write_err(out))?.next().is_some() {
+        return Err(PrepareError::NotADatasetFolder(out.display().to_string()));
+    }
+    let staged = toonflow_fs::StagedDir::new(out).map_err(write_err(out))?;
+    let write = |name: &str, bytes: &[u8]| staged.write_file(name, bytes).map_err(write_err(&out.join(name)));
     let mut report = PrepareReport::default();
+    let info = match prepare_into(photos, styles, config, &mut report, &write) {
+        Ok(info) => info,
+        Err(e) => {
+            if !earlier_dataset {
+                write(REPORT_FILE, serde_json::to_string_pretty(&report).expect("report").as_bytes())?;
+                staged.commit().map_err(write_err(out))?;
+            }
+            return Err(e);
+        }
+    };
+    write(DATASET_FILE, serde_json::to_string_pretty(&info).expect("info").as_bytes())?;
+    write(REPORT_FILE, serde_json::to_string_pretty(&report).expect("report").as_bytes())?;
+    staged.commit().map_err(write_err(out))?;
+    Ok((info, report))
+}
 
-    let photo_set = load_folder(photos, config, &mut report)?;
+/// Writes one file of the dataset (into its staging folder) by name.
+type WriteFile<'a> = dyn Fn(&str, &[u8]) -> Result<(), PrepareError> + 'a;
+
+/// Reads, filters and writes the image sets; the dataset's description is the result.
+fn prepare_into(
+    photos: &Path,
+    styles: &[StyleSource],
+    config: &PrepareConfig,
+    report: &mut PrepareReport,
+    write: &WriteFile<'_>,
+) -> Result<DatasetInfo, PrepareError> {
+    let photo_set = load_folder(photos, config, report)?;
     // The held-out photos are the first few in name order: stable across re-runs.
     let held = config.validation_photos.min(photo_set.len().saturating_sub(1));
     let mut validation = ImageSet::new(config.size);
@@ -110,12 +152,12 @@ pub fn prepare(
         let target = if i < held { &mut validation } else { &mut train };
         target.push(photo_set.names[i].clone(), photo_set.image(i));
     }
-    write(out, TRAIN_PHOTOS_FILE, &train.to_bytes())?;
-    write(out, VALIDATION_PHOTOS_FILE, &validation.to_bytes())?;
+    write(TRAIN_PHOTOS_FILE, &train.to_bytes())?;
+    write(VALIDATION_PHOTOS_FILE, &validation.to_bytes())?;
 
     let mut style_infos = Vec::new();
     for (index, style) in styles.iter().enumerate() {
-        let set = load_folder(&style.dir, config, &mut report)?;
+        let set = load_folder(&style.dir, config, report)?;
         let mut smoothed = ImageSet::new(config.size);
         let copies: Vec<Vec<u8>> =
             (0..set.len()).into_par_iter().map(|i| smooth_edges(set.image(i), config.size)).collect();
@@ -124,26 +166,11 @@ pub fn prepare(
         }
         let file = format!("style{index}.imageset");
         let smoothed_file = format!("style{index}-smoothed.imageset");
-        write(out, &file, &set.to_bytes())?;
-        write(out, &smoothed_file, &smoothed.to_bytes())?;
+        write(&file, &set.to_bytes())?;
+        write(&smoothed_file, &smoothed.to_bytes())?;
         style_infos.push(StyleInfo { name: style.name.clone(), images: set.len(), file, smoothed_file });
     }
-
-    let info = DatasetInfo {
-        size: config.size,
-        photos: train.len(),
-        validation_photos: validation.len(),
-        styles: style_infos,
-    };
-    write(out, DATASET_FILE, serde_json::to_string_pretty(&info).expect("info").as_bytes())?;
-    write(out, REPORT_FILE, serde_json::to_string_pretty(&report).expect("report").as_bytes())?;
-    Ok((info, report))
-}
-
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), PrepareError> {
-    let path = dir.join(name);
-    toonflow_fs::write_atomic(&path, bytes)
-        .map_err(|source| PrepareError::Write { path: path.display().to_string(), source })
+    Ok(DatasetInfo { size: config.size, photos: train.len(), validation_photos: validation.len(), styles: style_infos })
 }
 
 /// Image files under `dir`, recursively, in name order.
@@ -197,20 +224,11 @@ fn load_one(path: &Path, config: &PrepareConfig) -> Result<(Vec<u8>, u64), Strin
     if w.min(h) < config.min_side {
         return Err(format!("too small ({w}x{h}, shorter side under {})", config.min_side));
     }
-    let frame = flatten_on_white(frame);
+    // Transparent drawings (clip art) become opaque on white paper.
+    let frame = frame.over_white();
     let hash = difference_hash(&frame);
     let square = resize_cover(&frame, config.size, config.size, ResizeFilter::Area);
     Ok((square.to_srgb8(false), hash))
-}
-
-/// Transparent drawings (clip art) become opaque on white paper.
-fn flatten_on_white(frame: Frame) -> Frame {
-    let Some(alpha) = &frame.alpha else { return frame };
-    let rgb = frame.rgb.clone().map(|plane| {
-        let data = plane.data().iter().zip(alpha.data()).map(|(&v, &a)| v * a + (1.0 - a)).collect();
-        Plane::from_vec(plane.width(), plane.height(), data)
-    });
-    Frame::new(rgb, None)
 }
 
 /// 64-bit difference hash (dHash): brightness gradients of a 9x8 thumbnail. Survives

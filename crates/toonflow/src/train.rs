@@ -51,6 +51,21 @@ fn style_source(spec: &str) -> StyleSource {
     }
 }
 
+/// Refuses an output folder that is, holds or lies in one of the inputs: outputs are replaced
+/// whole, and a run must never write over what it reads.
+fn refuse_overlap(output: &Path, inputs: &[&Path]) -> Result<(), UsageError> {
+    for input in inputs {
+        if toonflow_fs::is_within(input, output) || toonflow_fs::is_within(output, input) {
+            return Err(UsageError(format!(
+                "-o {}: it overlaps the input {} (one is inside the other); choose an output folder apart",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn run_prepare(args: &PrepareArgs, quiet: bool) -> Result<()> {
     let styles: Vec<StyleSource> = args.styles.iter().map(|s| style_source(s)).collect();
     for dir in std::iter::once(&args.photos).chain(styles.iter().map(|s| &s.dir)) {
@@ -58,6 +73,9 @@ pub fn run_prepare(args: &PrepareArgs, quiet: bool) -> Result<()> {
             return Err(UsageError(format!("{}: not a folder", dir.display())).into());
         }
     }
+    let inputs: Vec<&Path> =
+        std::iter::once(args.photos.as_path()).chain(styles.iter().map(|s| s.dir.as_path())).collect();
+    refuse_overlap(&args.output, &inputs)?;
     let config = PrepareConfig {
         size: args.size as usize,
         min_side: args.min_side as usize,
@@ -130,6 +148,7 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
     }
     // Resolved once against the dataset: what prints is what runs and what the checkpoint stores.
     let plan = TrainingPlan::new(&args.data, config).map_err(run_error)?;
+    refuse_overlap(&args.output, &[&args.data])?;
     if args.print_config {
         println!("{}", serde_json::to_string_pretty(plan.config())?);
         return Ok(false);
@@ -172,6 +191,7 @@ pub fn run_gan_train(args: &GanTrainArgs, quiet: bool, cancel: &AtomicBool) -> R
     if let Some(adversarial) = args.adversarial {
         config.adversarial = adversarial.into();
     }
+    refuse_overlap(&args.output, &[&args.images])?;
     let data = load_gan_data(&args.images).map_err(run_error)?;
     for dropped in &data.dropped {
         tracing::warn!("skipped {}: {}", dropped.file, dropped.reason);
@@ -195,6 +215,9 @@ pub fn run_gan_train(args: &GanTrainArgs, quiet: bool, cancel: &AtomicBool) -> R
 
 pub fn run_gan_sample(args: &GanSampleArgs) -> Result<()> {
     let path = if args.run.is_dir() { args.run.join(MODEL_FILE) } else { args.run.clone() };
+    if toonflow_fs::same_file(&path, &args.output) {
+        return Err(UsageError(format!("-o {}: the output would overwrite the model", args.output.display())).into());
+    }
     let device = Device::flex();
     let (g, config, info) = modelfile::load_dcgan(&path, &device)?;
     let class = match &args.class {

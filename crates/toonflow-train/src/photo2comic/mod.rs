@@ -120,6 +120,13 @@ impl Trainer for Job<'_> {
         StepLog { step, seconds, ..self.train_step() }
     }
 
+    fn non_finite_loss(log: &StepLog) -> Option<&'static str> {
+        [("generator", log.g_total), ("discriminator", log.d_total)]
+            .into_iter()
+            .find(|(_, v)| !v.is_finite())
+            .map(|(n, _)| n)
+    }
+
     fn write_samples(&self, run: &RunDir) -> Result<(), RunError> {
         let grid = sample_grid(&self.nets.g.valid(), self.data, &self.device.clone().inner());
         toonflow_imageio::write_image(&grid, &run.sample_path(self.state.step))?;

@@ -20,6 +20,8 @@ pub trait Trainer {
     fn state(&mut self) -> &mut RunState<Self::Config, Self::Extra>;
     /// Runs step number `state.step + 1` (the loop then counts it) and returns its log line.
     fn step(&mut self) -> Self::Log;
+    /// The first loss of a step's log line that is not a finite number, if any.
+    fn non_finite_loss(log: &Self::Log) -> Option<&'static str>;
     /// Writes the current step's sample grid.
     fn write_samples(&self, run: &RunDir) -> Result<(), RunError>;
     /// Writes the checkpoint and the model file.
@@ -57,6 +59,7 @@ pub fn drive<T: Trainer>(
 ) -> Result<Outcome, RunError> {
     let mut log = run.open_log(trainer.state().step)?;
     let log_path = run.root.join(LOG_FILE);
+    let mut saved = trainer.state().step;
     while trainer.state().step < cadence.steps {
         if cancel.load(Ordering::Relaxed) {
             trainer.save(run)?;
@@ -64,6 +67,15 @@ pub fn drive<T: Trainer>(
         }
         let started = Instant::now();
         let entry = trainer.step();
+        if let Some(loss) = T::non_finite_loss(&entry) {
+            // A NaN spreads to every weight at the next update: stop before saving it.
+            return Err(RunError::NonFiniteLoss {
+                run: run.root.display().to_string(),
+                step: trainer.state().step + 1,
+                loss,
+                saved,
+            });
+        }
         let state = trainer.state();
         state.step += 1;
         state.seconds += started.elapsed().as_secs_f64();
@@ -76,6 +88,7 @@ pub fn drive<T: Trainer>(
         }
         if step.is_multiple_of(cadence.checkpoint_every.max(1)) || step == cadence.steps {
             trainer.save(run)?;
+            saved = step;
         }
     }
     Ok(Outcome::Finished)

@@ -29,6 +29,21 @@ pub enum RunError {
     /// The checkpoint comes from a run with other settings or data than these.
     #[error("{0}")]
     Resume(String),
+    /// A loss became NaN or infinite: training stopped without saving it.
+    #[error(
+        "{run}: step {step}: the {loss} loss is not a finite number; training stopped and the last checkpoint \
+         (step {saved}) is kept. Lower the learning rates, or check the data"
+    )]
+    NonFiniteLoss {
+        /// The run folder.
+        run: String,
+        /// The step that diverged.
+        step: usize,
+        /// Which loss.
+        loss: &'static str,
+        /// The step the checkpoint holds.
+        saved: usize,
+    },
     /// The settings cannot train (a usage error: nothing was run).
     #[error("{0}")]
     Settings(String),

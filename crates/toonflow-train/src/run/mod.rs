@@ -43,9 +43,14 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates the folder (and its samples folder) if needed.
+    /// Creates the folder (and its samples folder) if needed, and removes what a killed run
+    /// left half-written there (temporary files of the model, the log, the checkpoint).
     pub fn create(root: &Path) -> Result<Self, RunError> {
         std::fs::create_dir_all(root.join(SAMPLES_DIR)).map_err(io_error(root))?;
+        let targets = [MODEL_FILE, LOG_FILE, CHECKPOINT].map(|name| root.join(name));
+        for stale in toonflow_fs::remove_stale_temporaries(&targets) {
+            tracing::info!("removed {}, left by an interrupted run", stale.display());
+        }
         Ok(Self { root: root.to_path_buf() })
     }
 
