@@ -130,8 +130,34 @@ fn format_name(format: ImageFormat) -> &'static str {
 
 /// Reads an image file into a linear-light frame, upright.
 pub fn read_image(path: &Path, opts: &ReadOptions) -> Result<Frame, ImageError> {
+    read_image_with_info(path, opts).map(|(frame, _)| frame)
+}
+
+/// What a file holds besides the frame [`read_image_with_info`] returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// An animated GIF or WebP: the frame is its first.
+    pub animated: bool,
+}
+
+/// [`read_image`], and whether the file is an animation (of which the first frame was read).
+pub fn read_image_with_info(path: &Path, opts: &ReadOptions) -> Result<(Frame, ImageInfo), ImageError> {
     let bytes = std::fs::read(path).map_err(|source| ImageError::Io { path: path.into(), source })?;
-    decode_image(&bytes, path, opts)
+    let frame = decode_image(&bytes, path, opts)?;
+    Ok((frame, ImageInfo { animated: is_animation(&bytes) }))
+}
+
+/// Whether the bytes are a GIF or WebP with more than one frame.
+fn is_animation(bytes: &[u8]) -> bool {
+    use image::AnimationDecoder;
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::WebP) => {
+            image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).is_ok_and(|d| d.has_animation())
+        }
+        Ok(ImageFormat::Gif) => image::codecs::gif::GifDecoder::new(Cursor::new(bytes))
+            .is_ok_and(|d| d.into_frames().take(2).filter(Result::is_ok).count() == 2),
+        _ => false,
+    }
 }
 
 /// Decodes an image held in memory; `path` only names it in errors.
@@ -273,14 +299,7 @@ pub fn encode_image(frame: &Frame, format: OutputFormat) -> Result<Vec<u8>, imag
     let (w, h) = (frame.width() as u32, frame.height() as u32);
     let img = match (&frame.alpha, format) {
         (Some(_), OutputFormat::Jpeg(_)) => {
-            let mut flat = frame.clone();
-            let alpha = flat.alpha.take().expect("checked");
-            for plane in &mut flat.rgb {
-                for (v, a) in plane.data_mut().iter_mut().zip(alpha.data()) {
-                    *v = *v * a + (1.0 - a);
-                }
-            }
-            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, flat.to_srgb8(false)).expect("size"))
+            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, frame.over_white().to_srgb8(false)).expect("size"))
         }
         (Some(_), _) => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, frame.to_srgb8(true)).expect("size")),
         (None, _) => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, frame.to_srgb8(false)).expect("size")),

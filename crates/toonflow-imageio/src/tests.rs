@@ -132,3 +132,15 @@ fn outputs_get_the_mode_of_any_new_file() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&out), mode(&plain));
 }
+
+#[test]
+fn animations_are_told_from_stills() {
+    assert!(is_animation(fixture!("first-frame.gif")), "the two-frame fixture");
+    assert!(!is_animation(fixture!("photo.webp")) && !is_animation(fixture!("photo.jpg")));
+    let mut one = Vec::new();
+    {
+        let mut enc = image::codecs::gif::GifEncoder::new(&mut one);
+        enc.encode_frame(image::Frame::new(image::RgbaImage::new(4, 4))).unwrap();
+    }
+    assert!(!is_animation(&one), "a one-frame GIF is a still");
+}

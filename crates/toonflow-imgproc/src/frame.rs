@@ -141,11 +141,40 @@ impl Frame {
         self.rgb[0].height()
     }
 
+    /// The frame composited over white paper, opaque (an opaque frame is returned as it is):
+    /// how a drawing with a transparent background looks printed, and what formats without
+    /// alpha store.
+    pub fn over_white(&self) -> Frame {
+        let Some(alpha) = &self.alpha else { return self.clone() };
+        let rgb = self.rgb.clone().map(|mut plane| {
+            plane.data_mut().par_iter_mut().zip(alpha.data()).for_each(|(v, &a)| *v = *v * a + (1.0 - a));
+            plane
+        });
+        Frame::new(rgb, None)
+    }
+
     /// Applies a plane-to-plane operation to every plane, alpha included.
     pub fn map_planes(&self, f: impl Fn(&Plane) -> Plane + Sync) -> Frame {
         let [r, g, b] = &self.rgb;
         let ((r, g), (b, a)) =
             rayon::join(|| rayon::join(|| f(r), || f(g)), || rayon::join(|| f(b), || self.alpha.as_ref().map(&f)));
         Frame::new([r, g, b], a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_white_hides_what_transparent_pixels_hold() {
+        let alpha = Plane::from_vec(2, 1, vec![0.0, 1.0]);
+        let red = Frame::new([Plane::filled(2, 1, 1.0), Plane::new(2, 1), Plane::new(2, 1)], Some(alpha.clone()));
+        let blue = Frame::new([Plane::new(2, 1), Plane::new(2, 1), Plane::filled(2, 1, 1.0)], Some(alpha));
+        let (r, b) = (red.over_white(), blue.over_white());
+        assert!(r.alpha.is_none());
+        assert_eq!([r.rgb[0].get(0, 0), r.rgb[1].get(0, 0), r.rgb[2].get(0, 0)], [1.0; 3], "transparent is white");
+        assert_eq!([b.rgb[0].get(0, 0), b.rgb[1].get(0, 0), b.rgb[2].get(0, 0)], [1.0; 3]);
+        assert_eq!(r.rgb[1].get(1, 0), 0.0, "opaque pixels keep their colour");
     }
 }

@@ -43,8 +43,11 @@ pub enum Command {
     ///
     /// Reads anything FFmpeg reads (FFmpeg must be installed). The output format follows the
     /// extension: .mp4 (H.264), .webm (VP9), .gif, .webp (animated), .apng, or a folder (no
-    /// extension) of PNG frames. Frame rate, timestamps (variable frame rate too) and duration are
-    /// kept, rotation is applied, audio is copied (re-encoded only where the container needs it). Each output frame is blended with the previous one, moved by the
+    /// extension) of PNG frames (an existing folder is replaced whole, and only if it holds
+    /// nothing but frames). Frame rate, timestamps (variable frame rate too), duration and size
+    /// are kept (odd sides are padded by a pixel for .mp4, whose H.264 needs even ones, and the
+    /// summary says so), rotation is applied, audio is copied (re-encoded only where the
+    /// container needs it). Each output frame is blended with the previous one, moved by the
     /// optical flow of the input, wherever that flow is reliable: still areas stop flickering,
     /// moving ones leave no trails, and scene cuts start fresh. The output is written to a
     /// temporary file and renamed when complete.
@@ -280,13 +283,15 @@ pub enum EvalCommand {
     /// FID figures, which use Inception-v3 features and thousands of images; compare it only
     /// between runs of this command on the same folders. swd: the multi-scale sliced Wasserstein
     /// distance on Laplacian-pyramid patches (Karras et al. 2018), x1000, per level and mean.
-    /// Lower is closer for both. Folders are searched recursively. Needs the VGG16 weights
-    /// (`toonflow fetch-vgg16`).
+    /// Lower is closer for both. Folders are searched recursively; transparent images are judged
+    /// composited over white, as printed. Needs the VGG16 weights (`toonflow fetch-vgg16`).
     Style(EvalStyleArgs),
     /// How much of each input an output keeps: SSIM on luminance and edge agreement (F1 of
     /// edges within one pixel), pairing outputs with inputs by path without extension (as
     /// `stylize` writes them). Folders are searched recursively.
-    /// Higher keeps more; an identical image scores 1 on both.
+    /// Higher keeps more; an identical image scores 1 on both. An output that is not its
+    /// input's picture at some scale (aspect ratio to the pixel), or under 16 px, is skipped
+    /// with a warning; the exit code is 1 when any output was not scored.
     Content(EvalContentArgs),
 }
 
@@ -363,11 +368,11 @@ pub struct VideoArgs {
     pub temporal_strength: f32,
 
     /// Start time in seconds.
-    #[arg(long, value_name = "SECONDS", value_parser = non_negative)]
+    #[arg(long, value_name = "SECONDS", value_parser = start_time)]
     pub start: Option<f32>,
 
     /// Length in seconds.
-    #[arg(long, value_name = "SECONDS", value_parser = positive)]
+    #[arg(long, value_name = "SECONDS", value_parser = duration)]
     pub duration: Option<f32>,
 
     /// Output size: WxH, Wx or xH (aspect kept), or N% (frames are resized before stylizing).
@@ -471,8 +476,9 @@ pub struct StyleArgs {
     #[arg(long, value_name = "PIXELS")]
     pub smoothing: Option<u16>,
 
-    /// Ink line width (XDoG sigma, pixels at 720p). Preset: comic 1.5, webtoon 1.0, manga 1.4.
-    #[arg(long, value_name = "SIGMA", value_parser = positive)]
+    /// Ink line width (XDoG sigma, pixels at 720p), up to 10. Preset: comic 1.5, webtoon 1.0,
+    /// manga 1.4.
+    #[arg(long, value_name = "SIGMA", value_parser = line_width)]
     pub line_width: Option<f32>,
 
     /// Ink line sensitivity (XDoG p): higher draws fainter edges. Preset: comic 40, webtoon 30, manga 26.
@@ -536,7 +542,7 @@ pub struct StylizeArgs {
     #[arg(long, value_name = "N", default_value = "64M", value_parser = pixel_count)]
     pub max_pixels: u64,
 
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; more than the cores there are is lowered to that).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 }
@@ -559,6 +565,34 @@ fn positive(s: &str) -> Result<f32, String> {
     match s.parse::<f32>() {
         Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
         _ => Err(format!("'{s}' is not a number > 0")),
+    }
+}
+
+/// Longest time a video flag takes: a year, far past any video, well inside what FFmpeg parses.
+const MAX_SECONDS: f32 = 3.2e7;
+
+/// Widest ink line: 10 px at 720p is a marker pen; wider blurs the picture into blots, and the
+/// time of the blur grows with it.
+const MAX_LINE_WIDTH: f32 = 10.0;
+
+fn line_width(s: &str) -> Result<f32, String> {
+    match positive(s) {
+        Ok(v) if v <= MAX_LINE_WIDTH => Ok(v),
+        _ => Err(format!("'{s}' is not a line width above 0, up to {MAX_LINE_WIDTH}")),
+    }
+}
+
+fn start_time(s: &str) -> Result<f32, String> {
+    match non_negative(s) {
+        Ok(v) if v <= MAX_SECONDS => Ok(v),
+        _ => Err(format!("'{s}' is not a time in seconds from 0 to {MAX_SECONDS:.0}")),
+    }
+}
+
+fn duration(s: &str) -> Result<f32, String> {
+    match positive(s) {
+        Ok(v) if v <= MAX_SECONDS => Ok(v),
+        _ => Err(format!("'{s}' is not a length in seconds above 0, up to {MAX_SECONDS:.0}")),
     }
 }
 
@@ -637,15 +671,68 @@ mod tests {
         let Command::Video(args) = cli.command else { panic!("not video") };
         assert_eq!((args.temporal, args.start, args.crf), (TemporalArg::Off, Some(1.5), Some(28)));
         assert_eq!(args.style.style, StyleArg(Preset::Manga));
+        for bad in [["--duration", "1e30"], ["--start", "-1"], ["--start", "inf"]] {
+            let err = Cli::try_parse_from(["toonflow", "video", "in.mp4", "-o", "o.mp4", bad[0], bad[1]]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
         let cli = Cli::try_parse_from(["toonflow", "eval", "temporal", "a.mp4", "b.mp4", "--json"]).unwrap();
         assert!(matches!(cli.command, Command::Eval(EvalCommand::Temporal(EvalTemporalArgs { json: true, .. }))));
     }
 
     #[test]
     fn bad_values_are_usage_errors() {
-        for bad in [["--strength", "1.5"], ["--denoise", "median:2"], ["--resize", "wide"], ["--max-pixels", "lots"]] {
+        for bad in [
+            ["--strength", "1.5"],
+            ["--denoise", "median:2"],
+            ["--resize", "wide"],
+            ["--max-pixels", "lots"],
+            ["--line-width", "1e6"],
+        ] {
             let err = Cli::try_parse_from(["toonflow", "stylize", "a.jpg", "-o", "o.png", bad[0], bad[1]]).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn number_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "-?[0-9]{0,25}(\\.[0-9]{0,6})?([eE][+-]?[0-9]{1,3})?[kKmMgG]?",
+                Just("inf".to_string()),
+                Just("NaN".to_string()),
+            ]
+        }
+
+        proptest! {
+            /// The value parsers of every numeric flag never panic, and what they accept lies
+            /// in the range each one documents.
+            #[test]
+            fn numeric_flags_parse_without_panics_into_their_ranges(text in number_text()) {
+                if let Ok(v) = unit_interval(&text) { prop_assert!((0.0..=1.0).contains(&v)); }
+                if let Ok(v) = non_negative(&text) { prop_assert!(v.is_finite() && v >= 0.0); }
+                if let Ok(v) = positive(&text) { prop_assert!(v.is_finite() && v > 0.0); }
+                if let Ok(v) = line_width(&text) { prop_assert!(v > 0.0 && v <= MAX_LINE_WIDTH); }
+                if let Ok(v) = start_time(&text) { prop_assert!((0.0..=MAX_SECONDS).contains(&v)); }
+                if let Ok(v) = duration(&text) { prop_assert!(v > 0.0 && v <= MAX_SECONDS); }
+                if let Ok(v) = pixel_count(&text) { prop_assert!(v > 0); }
+            }
+
+            /// Any argument list gives a parsed command or a clap error, never a panic.
+            #[test]
+            fn any_argument_list_parses_or_is_an_error(args in proptest::collection::vec(
+                prop_oneof![
+                    Just("stylize".to_string()), Just("video".to_string()), Just("train".to_string()),
+                    Just("-o".to_string()), Just("--resize".to_string()), Just("--denoise".to_string()),
+                    Just("--start".to_string()), Just("--max-pixels".to_string()), Just("-j".to_string()),
+                    number_text(),
+                ],
+                0..8,
+            )) {
+                let _ = Cli::try_parse_from(std::iter::once("toonflow".to_string()).chain(args));
+            }
         }
     }
 }

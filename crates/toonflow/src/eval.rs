@@ -88,7 +88,12 @@ fn style_set(dir: &Path) -> Result<Vec<Frame>> {
     if frames.is_empty() {
         bail!("{}: none of the images could be read", dir.display());
     }
-    Ok(frames.par_iter().map(|(_, f)| resize_cover(f, STYLE_SIDE, STYLE_SIDE, ResizeFilter::Area)).collect())
+    // Transparent drawings are judged as printed, on white paper, whatever colour their
+    // transparent pixels happen to hold.
+    Ok(frames
+        .par_iter()
+        .map(|(_, f)| resize_cover(&f.over_white(), STYLE_SIDE, STYLE_SIDE, ResizeFilter::Area))
+        .collect())
 }
 
 /// `toonflow eval style`.
@@ -135,31 +140,57 @@ fn pairing_key(root: &Path, path: &Path) -> PathBuf {
 }
 
 /// Pairs each output with the input at the same relative path, extension aside (`stylize`
-/// mirrors a folder tree and may change the format); unmatched outputs are reported.
-fn content_pairs(inputs: &Path, outputs: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
+/// mirrors a folder tree and may change the format); unmatched outputs are reported and counted.
+fn content_pairs(inputs: &Path, outputs: &Path) -> Result<(Vec<(PathBuf, PathBuf)>, usize)> {
     let by_key: std::collections::HashMap<PathBuf, PathBuf> =
         image_files(inputs)?.into_iter().map(|p| (pairing_key(inputs, &p), p)).collect();
-    let mut pairs = Vec::new();
+    let (mut pairs, mut unmatched) = (Vec::new(), 0);
     for output in image_files(outputs)? {
         match by_key.get(&pairing_key(outputs, &output)) {
             Some(input) => pairs.push((input.clone(), output)),
-            None => tracing::warn!("{}: no input of the same name in {}; skipped", output.display(), inputs.display()),
+            None => {
+                tracing::warn!("{}: no input of the same name in {}; skipped", output.display(), inputs.display());
+                unmatched += 1;
+            }
         }
     }
     if pairs.is_empty() {
         bail!("no output in {} has an input of the same name in {}", outputs.display(), inputs.display());
     }
-    Ok(pairs)
+    Ok((pairs, unmatched))
 }
 
-/// `toonflow eval content`.
-pub fn content(args: &EvalContentArgs) -> Result<()> {
-    let pairs = content_pairs(&args.inputs, &args.outputs)?;
+/// Smallest output side the content measures say anything about (SSIM's window is 11 px).
+const MIN_CONTENT_SIDE: usize = 16;
+
+/// Why an output cannot be compared with its input, if it cannot: it must be the input's
+/// picture at any scale (its aspect ratio, to the pixel) and large enough to measure.
+fn incomparable(input: &Frame, output: &Frame) -> Option<String> {
+    let ((wi, hi), (wo, ho)) = ((input.width(), input.height()), (output.width(), output.height()));
+    if wo.min(ho) < MIN_CONTENT_SIDE {
+        return Some(format!("{wo}x{ho} is too small to measure (under {MIN_CONTENT_SIDE} px)"));
+    }
+    // The height a resize to this width gives, within a pixel of rounding either way.
+    let expected = (wo as f64 * hi as f64 / wi as f64).round() as usize;
+    if expected.abs_diff(ho) > 1 && (ho as f64 * wi as f64 / hi as f64).round() as usize != wo {
+        return Some(format!("{wo}x{ho} is not the input's {wi}x{hi} at any scale"));
+    }
+    None
+}
+
+/// `toonflow eval content`. Returns whether every output was scored (unmatched, unreadable or
+/// incomparable ones are named, left out of the means, and make the exit code 1).
+pub fn content(args: &EvalContentArgs) -> Result<bool> {
+    let (pairs, unmatched) = content_pairs(&args.inputs, &args.outputs)?;
     let scored: Vec<(String, f64, f64)> = pairs
         .par_iter()
         .filter_map(|(input, output)| {
             let read = |p: &Path| read_image(p, &ReadOptions::default()).map_err(|e| tracing::warn!("skipped: {e}"));
             let (a, b) = (read(input).ok()?, read(output).ok()?);
+            if let Some(why) = incomparable(&a, &b) {
+                tracing::warn!("skipped: {}: {why}", output.display());
+                return None;
+            }
             let a = if (a.width(), a.height()) != (b.width(), b.height()) {
                 resize_frame(&a, b.width(), b.height(), ResizeFilter::Area)
             } else {
@@ -170,7 +201,7 @@ pub fn content(args: &EvalContentArgs) -> Result<()> {
         })
         .collect();
     if scored.is_empty() {
-        bail!("none of the {} image pairs could be read", pairs.len());
+        bail!("none of the {} image pairs could be scored (see the warnings)", pairs.len());
     }
     let n = scored.len() as f64;
     let ssim = scored.iter().map(|s| s.1).sum::<f64>() / n;
@@ -182,7 +213,7 @@ pub fn content(args: &EvalContentArgs) -> Result<()> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({"ssim": ssim, "edge_agreement": edges, "pairs": scored.len(), "images": images})
+            serde_json::json!({"ssim": ssim, "edge_agreement": edges, "pairs": scored.len(), "skipped": unmatched + pairs.len() - scored.len(), "images": images})
         );
     } else {
         for (name, s, e) in &scored {
@@ -193,5 +224,9 @@ pub fn content(args: &EvalContentArgs) -> Result<()> {
             scored.len()
         );
     }
-    Ok(())
+    let skipped = unmatched + pairs.len() - scored.len();
+    if skipped > 0 {
+        tracing::warn!("{skipped} outputs were not scored (see above)");
+    }
+    Ok(skipped == 0)
 }

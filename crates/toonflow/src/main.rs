@@ -108,7 +108,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval(EvalCommand::Temporal(args)) => eval::temporal(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Style(args)) => eval::style(args).map(|()| ExitCode::SUCCESS),
-        Command::Eval(EvalCommand::Content(args)) => eval::content(args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(EvalCommand::Content(args)) => {
+            eval::content(args).map(|all| if all { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED_INPUTS) })
+        }
         Command::Prepare(args) => train::run_prepare(args, cli.quiet).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => {
             let interrupted = train::run_train(args, cli.quiet, &interrupted)?;
@@ -136,8 +138,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Stylize(args) => {
             if let Some(n) = args.jobs {
+                // More threads than cores only add contention; a huge count would exhaust the
+                // system's threads.
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let threads = n.clamp(1, cores);
+                if threads != n {
+                    tracing::warn!("--jobs {n}: this machine has {cores} cores; using {threads} threads");
+                }
                 rayon::ThreadPoolBuilder::new()
-                    .num_threads(n.max(1))
+                    .num_threads(threads)
                     .build_global()
                     .map_err(|e| UsageError(format!("--jobs {n}: {e}")))?;
             }

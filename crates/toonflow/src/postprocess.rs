@@ -144,4 +144,59 @@ mod tests {
         assert!("0x10".parse::<ResizeSpec>().is_err());
         assert!("big".parse::<ResizeSpec>().is_err());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text that looks like a spec often enough to reach every branch of the parsers.
+        fn spec_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[0-9x%:.eE+-]{0,12}",
+                "(mean|median|gauss)?:?-?[0-9]{0,22}",
+                "-?[0-9]{0,22}(\\.[0-9]{0,4})?[xX%]?-?[0-9]{0,22}",
+            ]
+        }
+
+        proptest! {
+            /// Whatever the user types, the parsers answer with a value or a message, and every
+            /// value they accept prints back to itself and gives a real size for any real input.
+            #[test]
+            fn resize_specs_parse_without_panics_and_give_real_sizes(
+                text in spec_text(),
+                w in 1usize..=65_535,
+                h in 1usize..=65_535,
+            ) {
+                match text.parse::<ResizeSpec>() {
+                    Ok(spec) => {
+                        prop_assert_eq!(spec.to_string().parse::<ResizeSpec>(), Ok(spec));
+                        let (tw, th) = spec.target(w, h);
+                        prop_assert!(tw >= 1 && th >= 1);
+                        // A side the spec leaves free follows the input's aspect ratio, to the
+                        // nearest pixel.
+                        let (fw, fh) = (w as f64, h as f64);
+                        let near = |got: usize, want: f64| (got as f64 - want.max(1.0)).abs() <= 0.5 + 1e-9;
+                        match spec {
+                            ResizeSpec::Exact(..) => {}
+                            ResizeSpec::Width(_) => prop_assert!(near(th, fh * tw as f64 / fw)),
+                            ResizeSpec::Height(_) => prop_assert!(near(tw, fw * th as f64 / fh)),
+                            ResizeSpec::Scale(f) => prop_assert!(near(tw, fw * f) && near(th, fh * f)),
+                        }
+                    }
+                    Err(message) => prop_assert!(!message.is_empty()),
+                }
+            }
+
+            #[test]
+            fn denoise_specs_parse_without_panics_to_odd_windows(text in spec_text()) {
+                match text.parse::<DenoiseSpec>() {
+                    Ok(DenoiseSpec(Denoise::Mean(n) | Denoise::Median(n))) => {
+                        prop_assert!(n % 2 == 1 && (3..=31).contains(&n));
+                    }
+                    Err(message) => prop_assert!(!message.is_empty()),
+                }
+            }
+        }
+    }
 }

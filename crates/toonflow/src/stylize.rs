@@ -6,11 +6,11 @@ use crate::UsageError;
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use toonflow_imageio::{has_image_extension, read_image, write_image, OutputFormat, ReadOptions};
+use toonflow_imageio::{has_image_extension, read_image_with_info, write_image, OutputFormat, ReadOptions};
 use toonflow_imgproc::comic::{stylize, ComicConfig, Preset, ToneConfig};
 use toonflow_imgproc::tone::Screen;
 
@@ -84,7 +84,8 @@ pub fn style_config(args: &StyleArgs) -> ComicConfig {
 impl Plan {
     /// Validates the flags and lists the work. Errors here are usage errors (exit code 2).
     pub fn new(args: &StylizeArgs) -> Result<Plan> {
-        let single_file = args.inputs.len() == 1 && args.inputs[0].is_file() && !args.output.is_dir();
+        // One input that is not a folder, and an output that is not one: file to file.
+        let single_file = args.inputs.len() == 1 && !args.inputs[0].is_dir() && !args.output.is_dir();
         let format = match args.format {
             FormatArg::Png => OutputFormat::Png,
             FormatArg::Jpg => OutputFormat::Jpeg(92),
@@ -109,98 +110,142 @@ impl Plan {
             ))
             .into());
         }
-        let mut jobs = Vec::new();
-        let mut failed_early = Vec::new();
+        let mut planner = Planner::default();
         if single_file {
-            jobs.push(Job { input: args.inputs[0].clone(), output: args.output.clone() });
-        } else {
-            let out_dir = args.output.canonicalize().ok();
-            let mut taken: HashMap<PathBuf, PathBuf> = HashMap::new();
-            for input in &args.inputs {
-                if input.is_dir() {
-                    // Never descend into the output folder (a previous run's outputs), unless
-                    // it is the input folder itself.
-                    let is_output_dir = |e: &walkdir::DirEntry| {
-                        e.depth() > 0
-                            && e.file_type().is_dir()
-                            && out_dir.is_some()
-                            && e.path().canonicalize().ok() == out_dir
-                    };
-                    let walk = walkdir::WalkDir::new(input).sort_by_file_name().into_iter();
-                    for entry in walk.filter_entry(|e| !is_output_dir(e)) {
-                        let entry = match entry {
-                            Ok(e) => e,
-                            Err(e) => {
-                                let path = e.path().unwrap_or(input).to_path_buf();
-                                failed_early.push((path, e.to_string()));
-                                continue;
-                            }
-                        };
-                        let path = entry.path();
-                        if entry.file_type().is_file() && has_image_extension(path) {
-                            let rel = path.strip_prefix(input).unwrap_or(path);
-                            push_job(&mut jobs, &mut taken, path, &args.output.join(rel), format);
-                        }
-                    }
-                } else if input.exists() {
-                    let name = Path::new(input.file_name().unwrap_or(input.as_os_str()));
-                    push_job(&mut jobs, &mut taken, input, &args.output.join(name), format);
-                } else {
-                    failed_early.push((input.clone(), "no such file or folder".into()));
-                }
+            let input = &args.inputs[0];
+            if !input.exists() {
+                planner.failed_early.push((input.clone(), "no such file or folder".into()));
+            } else if toonflow_fs::same_file(input, &args.output) {
+                return Err(
+                    UsageError(format!("-o {}: the output would overwrite the input", args.output.display())).into()
+                );
+            } else {
+                planner.jobs.push(Job { input: input.clone(), output: args.output.clone() });
             }
+        } else {
+            planner.plan_batch(&args.inputs, &args.output, format);
         }
-        // Never replace a photo by its own stylized copy (`-o` pointing into the input folder
-        // with the same format, or `stylize a.png -o a.png`).
-        let (jobs, clobbering): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| !same_file(&j.input, &j.output));
-        if single_file && !clobbering.is_empty() {
-            return Err(
-                UsageError(format!("-o {}: the output would overwrite the input", args.output.display())).into()
+        for (input, output) in &planner.renamed {
+            tracing::warn!(
+                "{}: another input already writes its output name; writing {} instead",
+                input.display(),
+                output.display()
             );
         }
-        for job in clobbering {
-            failed_early.push((job.input, "its output would overwrite the input; choose another -o".into()));
+        for repeated in &planner.repeated {
+            tracing::warn!("{}: given more than once; stylized once", repeated.display());
         }
         let post = PostProcess {
             denoise: args.denoise.map(|d| d.0),
             resize: args.resize.map(|r| (r, args.resize_filter.into())),
         };
         Ok(Plan {
-            jobs,
-            failed_early,
+            jobs: planner.jobs,
+            failed_early: planner.failed_early,
             style: style_config(&args.style),
             model: crate::model::load_optional(&args.style)?,
             post,
             read: ReadOptions { max_pixels: args.max_pixels },
         })
     }
-}
 
-/// Whether two paths name the same existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+    /// The files the plan writes.
+    pub fn outputs(&self) -> Vec<PathBuf> {
+        self.jobs.iter().map(|j| j.output.clone()).collect()
     }
 }
 
-/// Adds a job writing `target` with the format's extension; when two inputs would land on the
-/// same output (`a.jpg` and `a.png`), the later one keeps its extension in its name (`a-png.png`).
-fn push_job(
-    jobs: &mut Vec<Job>,
-    taken: &mut HashMap<PathBuf, PathBuf>,
-    input: &Path,
-    target: &Path,
-    format: OutputFormat,
-) {
-    let mut output = target.with_extension(format.extension());
-    if taken.contains_key(&output) {
-        let stem = target.file_stem().unwrap_or_default().to_string_lossy();
-        let ext = target.extension().unwrap_or_default().to_string_lossy();
-        output = target.with_file_name(format!("{stem}-{ext}.{}", format.extension()));
+/// Lists a batch's jobs so that every input is read once and every output written once.
+#[derive(Default)]
+struct Planner {
+    jobs: Vec<Job>,
+    failed_early: Vec<(PathBuf, String)>,
+    /// Every input by what it is (a file given twice, or through a link, is one input).
+    inputs: HashMap<toonflow_fs::FileId, PathBuf>,
+    /// Outputs already given to a job.
+    taken: HashSet<PathBuf>,
+    /// Inputs whose output got another name, and that name.
+    renamed: Vec<(PathBuf, PathBuf)>,
+    /// Inputs named again (as themselves, by another path or through a link).
+    repeated: Vec<PathBuf>,
+}
+
+impl Planner {
+    /// The jobs of inputs (files and folder trees) writing into the folder `out`.
+    fn plan_batch(&mut self, inputs: &[PathBuf], out: &Path, format: OutputFormat) {
+        let out_dir = toonflow_fs::file_id(out);
+        for input in inputs {
+            if input.is_dir() {
+                // Never descend into the output folder (a previous run's outputs), unless it is
+                // the input folder itself.
+                let is_output_dir = |e: &walkdir::DirEntry| {
+                    e.depth() > 0
+                        && e.file_type().is_dir()
+                        && out_dir.is_some()
+                        && toonflow_fs::file_id(e.path()) == out_dir
+                };
+                let walk = walkdir::WalkDir::new(input).sort_by_file_name().into_iter();
+                for entry in walk.filter_entry(|e| !is_output_dir(e)) {
+                    let entry = match entry {
+                        Ok(e) => e,
+                        Err(e) => {
+                            let path = e.path().unwrap_or(input).to_path_buf();
+                            self.failed_early.push((path, e.to_string()));
+                            continue;
+                        }
+                    };
+                    let path = entry.path();
+                    if entry.file_type().is_file() && has_image_extension(path) {
+                        let rel = path.strip_prefix(input).unwrap_or(path);
+                        self.add(path, &out.join(rel), format);
+                    }
+                }
+            } else if input.exists() {
+                let name = Path::new(input.file_name().unwrap_or(input.as_os_str()));
+                self.add(input, &out.join(name), format);
+            } else {
+                self.failed_early.push((input.clone(), "no such file or folder".into()));
+            }
+        }
+        // Never replace a photo by a stylized copy (`-o` pointing into an input folder with the
+        // same format, or at a link to an input).
+        let inputs = &self.inputs;
+        let (jobs, clobbering): (Vec<Job>, Vec<Job>) = std::mem::take(&mut self.jobs)
+            .into_iter()
+            .partition(|j| toonflow_fs::file_id(&j.output).is_none_or(|id| !inputs.contains_key(&id)));
+        self.jobs = jobs;
+        for job in clobbering {
+            self.failed_early.push((job.input, "its output would overwrite the input; choose another -o".into()));
+        }
     }
-    taken.insert(output.clone(), input.to_path_buf());
-    jobs.push(Job { input: input.to_path_buf(), output });
+
+    /// Adds a job writing `target` with the format's extension, unless the input is already in.
+    /// A taken output name gets the input's extension (`a.jpg` and `a.png` give `a.png` and
+    /// `a-png.png`), then a number (`a-jpg-2.png`), so no two jobs write one file.
+    fn add(&mut self, input: &Path, target: &Path, format: OutputFormat) {
+        if let Some(id) = toonflow_fs::file_id(input) {
+            if self.inputs.contains_key(&id) {
+                self.repeated.push(input.to_path_buf());
+                return;
+            }
+            self.inputs.insert(id, input.to_path_buf());
+        }
+        let ext = format.extension();
+        let mut output = target.with_extension(ext);
+        if self.taken.contains(&output) {
+            let stem = target.file_stem().unwrap_or_default().to_string_lossy();
+            let own = target.extension().unwrap_or_default().to_string_lossy();
+            output = target.with_file_name(format!("{stem}-{own}.{ext}"));
+            let mut n = 2;
+            while self.taken.contains(&output) {
+                output = target.with_file_name(format!("{stem}-{own}-{n}.{ext}"));
+                n += 1;
+            }
+            self.renamed.push((input.to_path_buf(), output.clone()));
+        }
+        self.taken.insert(output.clone());
+        self.jobs.push(Job { input: input.to_path_buf(), output });
+    }
 }
 
 /// How a run ended.
@@ -217,7 +262,13 @@ pub struct Summary {
 
 /// Runs one job: read, stylize, post-process, write.
 fn run_job(job: &Job, plan: &Plan) -> Result<()> {
-    let frame = read_image(&job.input, &plan.read)?;
+    let (frame, info) = read_image_with_info(&job.input, &plan.read)?;
+    if info.animated {
+        tracing::warn!(
+            "{}: an animation; its first frame is stylized (`toonflow video` takes all)",
+            job.input.display()
+        );
+    }
     let (w, h) = plan.post.output_size(frame.width(), frame.height());
     if (w as u64) * (h as u64) > plan.read.max_pixels {
         return Err(anyhow!(
@@ -263,6 +314,10 @@ fn write_output(frame: &toonflow_imgproc::frame::Frame, output: &Path) -> Result
 /// Runs the plan; stops starting new images once `interrupted` is set.
 pub fn run(plan: &Plan, progress: bool, interrupted: &AtomicBool) -> Summary {
     let start = Instant::now();
+    // What killed runs left beside these outputs (their temporary files) goes first.
+    for stale in toonflow_fs::remove_stale_temporaries(&plan.outputs()) {
+        tracing::info!("removed {}, left by an interrupted run", stale.display());
+    }
     let bar = if progress { ProgressBar::new(plan.jobs.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} images, ETA {eta} {wide_msg}")
