@@ -119,15 +119,16 @@ fn content_scores_pair_outputs_with_inputs_by_name() {
     assert!((same["edge_agreement"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{same}");
 
     // A strongly shifted copy keeps the edges but not the luminance structure exactly; an
-    // output without a matching input is skipped with a warning naming it.
+    // output without a matching input is skipped with a warning naming it, and the exit code
+    // says that not every output was scored.
     let shifted = root.path().join("shifted");
     colour_shifted(&a, &shifted, 80);
     clip_art(&shifted, 1);
     let out = toonflow(&["eval", "content", "--inputs", s(&a), "--outputs", s(&shifted), "--json"]);
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("disc-0.png"), "the unmatched output is named");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["pairs"], 6);
+    assert_eq!((v["pairs"].as_u64(), v["skipped"].as_u64()), (Some(6), Some(1)));
     let (ssim, edges) = (v["ssim"].as_f64().unwrap(), v["edge_agreement"].as_f64().unwrap());
     assert!(ssim < 1.0 && ssim > 0.5 && edges > 0.8, "{v}");
 
@@ -144,4 +145,36 @@ fn content_scores_pair_outputs_with_inputs_by_name() {
     let out = toonflow(&["eval", "content", "--inputs", s(&a), "--outputs", s(&empty)]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no images"));
+}
+
+/// Cut-out drawings (a disc on transparency) whose transparent pixels hide `hidden`.
+fn cut_outs(dir: &Path, hidden: [u8; 3]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..4u32 {
+        let img = image::RgbaImage::from_fn(96, 96, |x, y| {
+            let r = ((x as f32 - 40.0 - 4.0 * i as f32).powi(2) + (y as f32 - 48.0).powi(2)).sqrt();
+            if r < 30.0 {
+                image::Rgba([200, 30 * i as u8, 60, 255])
+            } else {
+                image::Rgba([hidden[0], hidden[1], hidden[2], 0])
+            }
+        });
+        img.save(dir.join(format!("cut-{i}.png"))).unwrap();
+    }
+}
+
+#[test]
+fn style_distances_see_transparent_drawings_on_white_whatever_they_hide() {
+    if !cache_dir().join(ONNX_FILE).exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI must fetch the VGG16 weights (toonflow fetch-vgg16)");
+        eprintln!("skipped: VGG16 weights not fetched (run toonflow fetch-vgg16)");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let (black, green) = (root.path().join("black"), root.path().join("green"));
+    cut_outs(&black, [0, 0, 0]);
+    cut_outs(&green, [0, 255, 0]);
+    let v = json(&["eval", "style", "--outputs", s(&black), "--style", s(&green), "--json"]);
+    let (fid, swd) = (v["fid_vgg"].as_f64().unwrap(), v["swd"].as_f64().unwrap());
+    assert!(fid.abs() < 1e-3 && swd.abs() < 1e-9, "the hidden colour entered the measures: fid {fid}, swd {swd}");
 }
