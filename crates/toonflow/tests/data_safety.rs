@@ -424,3 +424,24 @@ fn a_video_damaged_in_the_middle_says_how_many_frames_decoded() {
     // names the file and how many frames made it.
     assert!(stderr(&out).contains("damaged.mkv: decoded"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_diverging_run_stops_at_the_step_that_went_non_finite_and_saves_nothing_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for i in 0..4 {
+        std::fs::copy(fixture("photo.jpg"), images.join(format!("p{i}.jpg"))).unwrap();
+    }
+    // Learning rates of 1e30 overflow the weights at the first update.
+    let config = dir.path().join("diverge.json");
+    let settings =
+        r#"{"optimizer": {"lr_generator": 1e30, "lr_discriminator": 1e30}, "batch": 4, "checkpoint_every": 1}"#;
+    std::fs::write(&config, settings).unwrap();
+    let run = dir.path().join("run");
+    let out = toonflow(&["-q", "gan", "train", s(&images), "-o", s(&run), "--steps", "4", "--config", s(&config)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("step 1: the") && stderr(&out).contains("not a finite number"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("before any checkpoint was written"), "{}", stderr(&out));
+    assert!(!run.join("model.safetensors").exists() && !run.join("checkpoint").exists());
+}

@@ -59,7 +59,8 @@ pub fn drive<T: Trainer>(
 ) -> Result<Outcome, RunError> {
     let mut log = run.open_log(trainer.state().step)?;
     let log_path = run.root.join(LOG_FILE);
-    let mut saved = trainer.state().step;
+    // A run resumed at step n has its checkpoint of step n; a new one has none yet.
+    let mut saved = Some(trainer.state().step).filter(|&step| step > 0);
     while trainer.state().step < cadence.steps {
         if cancel.load(Ordering::Relaxed) {
             trainer.save(run)?;
@@ -88,7 +89,7 @@ pub fn drive<T: Trainer>(
         }
         if step.is_multiple_of(cadence.checkpoint_every.max(1)) || step == cadence.steps {
             trainer.save(run)?;
-            saved = step;
+            saved = Some(step);
         }
     }
     Ok(Outcome::Finished)

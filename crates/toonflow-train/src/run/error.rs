@@ -31,8 +31,9 @@ pub enum RunError {
     Resume(String),
     /// A loss became NaN or infinite: training stopped without saving it.
     #[error(
-        "{run}: step {step}: the {loss} loss is not a finite number; training stopped and the last checkpoint \
-         (step {saved}) is kept. Lower the learning rates, or check the data"
+        "{run}: step {step}: the {loss} loss is not a finite number; training stopped {}. Lower the learning \
+         rates, or check the data",
+        kept_checkpoint(*saved)
     )]
     NonFiniteLoss {
         /// The run folder.
@@ -41,8 +42,8 @@ pub enum RunError {
         step: usize,
         /// Which loss.
         loss: &'static str,
-        /// The step the checkpoint holds.
-        saved: usize,
+        /// The step the checkpoint holds, if one was written.
+        saved: Option<usize>,
     },
     /// The settings cannot train (a usage error: nothing was run).
     #[error("{0}")]
@@ -88,4 +89,11 @@ pub enum RunError {
 /// Maps an I/O error to [`RunError::Io`] naming `path`.
 pub(crate) fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io { path: path.display().to_string(), source }
+}
+
+fn kept_checkpoint(saved: Option<usize>) -> String {
+    match saved {
+        Some(step) => format!("and the last checkpoint (step {step}) is kept"),
+        None => "before any checkpoint was written".into(),
+    }
 }
