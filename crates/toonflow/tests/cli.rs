@@ -4,13 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
-}
-
-fn toonflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
-}
+mod common;
+use common::{fixture, s, stderr, toonflow};
 
 /// `toonflow -q stylize FIXTURE -o DEST EXTRA...`
 fn stylize_fixture(name: &str, dest: &Path, extra: &[&str]) -> Output {
@@ -18,14 +13,6 @@ fn stylize_fixture(name: &str, dest: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["-q", "stylize", input.to_str().unwrap(), "-o", &dest];
     args.extend_from_slice(extra);
     toonflow(&args)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Every file below `dir`, relative, sorted.

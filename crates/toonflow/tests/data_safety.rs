@@ -2,23 +2,10 @@
 //! after what it protects. The video ones need FFmpeg (skipped without it, except on CI).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn toonflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{fixture, have_ffmpeg, s, stderr, toonflow};
 
 /// Names in a folder, sorted (hidden ones included).
 fn names(dir: &Path) -> Vec<String> {
@@ -26,15 +13,6 @@ fn names(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
-}
-
-fn have_ffmpeg() -> bool {
-    let found = Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "FFmpeg is missing on CI: .ci/run must install it");
-        eprintln!("skipped: FFmpeg not installed");
-    }
-    found
 }
 
 /// A short test clip (moving test pattern), `w x h`, `frames` frames at 10 fps.

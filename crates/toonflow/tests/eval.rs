@@ -3,24 +3,18 @@
 //! VGG16 weights; it is skipped without them, except on CI.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use image::{Rgb, RgbImage};
 use toonflow_model::vgg::cache_dir;
 use toonflow_model::vgg::weights::ONNX_FILE;
 
-fn toonflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
-}
+mod common;
+use common::{s, toonflow};
 
 fn json(args: &[&str]) -> serde_json::Value {
     let out = toonflow(args);
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Three 160-px crops of each sample photo, alternately into two halves.

@@ -1,23 +1,10 @@
 //! `toonflow prepare`, `train`, `gan` and `stylize --model` end to end, with tiny networks.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn toonflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{fixture, s, stderr, toonflow};
 
 /// Photos from the fixtures (plus a corrupt file) and flat outlined discs as "comics".
 fn dataset(root: &Path) -> (PathBuf, PathBuf) {

@@ -4,33 +4,13 @@
 //! FFmpeg from a committed sample photo (panning crop) and a generated tone.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// Whether FFmpeg is there to test with; see the module comment.
-fn have_ffmpeg() -> bool {
-    let found = Command::new("ffmpeg").arg("-version").output().is_ok_and(|o| o.status.success())
-        && Command::new("ffprobe").arg("-version").output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(std::env::var_os("CI").is_none(), "FFmpeg is missing on CI: .ci/run must install it");
-        eprintln!("skipped: FFmpeg not installed (apt-get install ffmpeg)");
-    }
-    found
-}
+mod common;
+use common::{have_ffmpeg, s, stderr, toonflow};
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/samples").join(name)
-}
-
-fn toonflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_toonflow")).args(args).output().expect("run toonflow")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A `seconds`-long clip at 25 fps panning across the astronaut photo, `w x h`, with a 440 Hz
