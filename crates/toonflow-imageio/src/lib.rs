@@ -160,6 +160,53 @@ fn is_animation(bytes: &[u8]) -> bool {
     }
 }
 
+/// The frames of an animated WebP, decoded one at a time: FFmpeg decodes no animated WebP, so
+/// this is how toonflow reads its own `.webp` videos back (`eval temporal`, `video --report`).
+pub struct WebpAnimation {
+    frames: image::Frames<'static>,
+    path: PathBuf,
+}
+
+impl WebpAnimation {
+    /// Opens `path` if it is an animated WebP within the pixel limit; `Ok(None)` for any other
+    /// file, which the caller reads another way.
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<Option<Self>, ImageError> {
+        use image::AnimationDecoder;
+        let io = |source| ImageError::Io { path: path.into(), source };
+        let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+        let mut magic = [0u8; 16];
+        let n = std::io::Read::read(&mut reader, &mut magic).map_err(io)?;
+        if image::guess_format(&magic[..n]).ok() != Some(ImageFormat::WebP) {
+            return Ok(None);
+        }
+        std::io::Seek::rewind(&mut reader).map_err(io)?;
+        let decode_err = |source| ImageError::Decode { path: path.into(), format: "WebP", source };
+        let decoder = image::codecs::webp::WebPDecoder::new(reader).map_err(decode_err)?;
+        if !decoder.has_animation() {
+            return Ok(None);
+        }
+        let (width, height) = decoder.dimensions();
+        if width as u64 * height as u64 > opts.max_pixels {
+            return Err(ImageError::TooLarge { path: path.into(), width, height, limit: opts.max_pixels });
+        }
+        Ok(Some(Self { frames: decoder.into_frames(), path: path.into() }))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next frame (the whole canvas, as shown), `None` after the last.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ImageError> {
+        match self.frames.next() {
+            None => Ok(None),
+            Some(Err(source)) => Err(ImageError::Decode { path: self.path.clone(), format: "WebP", source }),
+            Some(Ok(frame)) => Ok(Some(to_frame(DynamicImage::ImageRgba8(frame.into_buffer())))),
+        }
+    }
+}
+
 /// Decodes an image held in memory; `path` only names it in errors.
 pub fn decode_image(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Frame, ImageError> {
     if bytes.is_empty() {

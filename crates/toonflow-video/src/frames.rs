@@ -1,4 +1,4 @@
-//! A stream of frames from either a video file or a folder of numbered images.
+//! A stream of frames from a video file, an animated WebP or a folder of numbered images.
 
 use crate::ffmpeg::{probe, Decoder, Span, VideoError};
 use std::path::{Path, PathBuf};
@@ -8,6 +8,8 @@ use toonflow_imgproc::Frame;
 pub enum FrameSource {
     /// A video file.
     Video(Box<Decoder>),
+    /// An animated WebP (which FFmpeg does not decode), read from its start.
+    Animation(Box<toonflow_imageio::WebpAnimation>),
     /// Image files and the index of the next one.
     Images(Vec<PathBuf>, usize),
 }
@@ -30,6 +32,15 @@ impl FrameSource {
             }
             return Ok(FrameSource::Images(files, 0));
         }
+        let unreadable =
+            |e: toonflow_imageio::ImageError| VideoError::Unreadable { path: path.into(), reason: e.to_string() };
+        if span == Span::default() {
+            if let Some(animation) =
+                toonflow_imageio::WebpAnimation::open(path, &Default::default()).map_err(unreadable)?
+            {
+                return Ok(FrameSource::Animation(Box::new(animation)));
+            }
+        }
         let info = probe(path)?;
         // Frames as stored (no resampling of variable frame rate), so two videos made one from the
         // other line up frame by frame.
@@ -40,6 +51,9 @@ impl FrameSource {
     pub fn next_frame(&mut self) -> Result<Option<Frame>, VideoError> {
         match self {
             FrameSource::Video(d) => Ok(d.next_frame()?.map(|(frame, _)| frame)),
+            FrameSource::Animation(a) => {
+                a.next_frame().map_err(|e| VideoError::Unreadable { path: a.path().into(), reason: e.to_string() })
+            }
             FrameSource::Images(files, next) => {
                 let Some(path) = files.get(*next) else { return Ok(None) };
                 *next += 1;
@@ -54,7 +68,7 @@ impl FrameSource {
     pub fn finish(self) -> Result<Option<String>, VideoError> {
         match self {
             FrameSource::Video(d) => d.finish(),
-            FrameSource::Images(..) => Ok(None),
+            FrameSource::Animation(_) | FrameSource::Images(..) => Ok(None),
         }
     }
 }

@@ -272,8 +272,9 @@ pub enum EvalCommand {
     ///
     /// Flow is computed on the INPUT frames; the previous OUTPUT frame is warped onto the current
     /// one with it, and the squared difference (sRGB in 0..1) is averaged over pixels that are not
-    /// occluded, then over frame pairs. Lower is steadier. Both arguments may be videos or folders
-    /// of frames; input frames are resized to the output's size when they differ.
+    /// occluded, then over frame pairs. Lower is steadier. Both arguments may be videos (animated
+    /// WebP too, which toonflow decodes itself) or folders of frames; input frames are resized to
+    /// the output's size when they differ.
     Temporal(EvalTemporalArgs),
     /// How close a set of outputs is to a style: fid_vgg and swd against a folder of style images.
     ///
