@@ -74,10 +74,18 @@ fn train_resumes_and_its_model_stylizes() {
     assert_eq!(log_lines(&run), 4);
     assert!(run.join("samples/step-000004.png").exists());
 
+    // What a kill -9 leaves (a hidden temporary of the model, a staging folder of the
+    // checkpoint) is removed by the next run of the same folder; other files are not.
+    let stale = [run.join(".model.safetensors.toonflow-AbC123"), run.join(".checkpoint.toonflow-staging")];
+    std::fs::write(&stale[0], b"half a model").unwrap();
+    std::fs::create_dir(&stale[1]).unwrap();
+    std::fs::write(run.join("notes.txt"), b"mine").unwrap();
+
     // Running again with more steps picks up at step 5.
     let out = toonflow(&["-q", "train", s(&data), "-o", s(&run), "--config", s(&config), "--steps", "6"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(log_lines(&run), 6);
+    assert!(stale.iter().all(|p| !p.exists()) && run.join("notes.txt").exists());
     let last: serde_json::Value =
         serde_json::from_str(std::fs::read_to_string(run.join("log.jsonl")).unwrap().lines().last().unwrap()).unwrap();
     assert_eq!(last["step"], 6);
