@@ -1,10 +1,11 @@
 //! Quality measures for toonflow's outputs: how close a set of outputs is to a style
-//! ([`frechet`] on features, [`swd`] on patches), how much of each input an output keeps
+//! ([`frechet`] and [`kid`] on features, [`swd`] on patches), how much of each input an output keeps
 //! ([`content`]), and how steady a stylized video is ([`temporal`]).
 #![deny(missing_docs)]
 
 pub mod content;
 pub mod frechet;
+pub mod kid;
 pub mod swd;
 pub mod temporal;
 

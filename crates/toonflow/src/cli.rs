@@ -282,9 +282,12 @@ pub enum EvalCommand {
     /// (each image scaled and centre-cropped to 256x256; features averaged over nine overlapping
     /// half-size windows, so each image gives nine vectors). It is NOT comparable with published
     /// FID figures, which use Inception-v3 features and thousands of images; compare it only
-    /// between runs of this command on the same folders. swd: the multi-scale sliced Wasserstein
-    /// distance on Laplacian-pyramid patches (Karras et al. 2018), x1000, per level and mean.
-    /// Lower is closer for both. Folders are searched recursively; transparent images are judged
+    /// between runs of this command on the same folders. kid_vgg: the kernel inception distance
+    /// (Bińkowski et al. 2018) on the same features, scaled together to unit mean square:
+    /// unbiased for small sets (near 0, either sign, for sets of one kind), with its standard
+    /// error (a jackknife over images; each set needs two). swd: the multi-scale sliced
+    /// Wasserstein distance on Laplacian-pyramid patches (Karras et al. 2018), x1000, per level
+    /// and mean. Lower is closer for all three. Folders are searched recursively; transparent images are judged
     /// composited over white, as printed. Needs the VGG16 weights (`toonflow fetch-vgg16`).
     Style(EvalStyleArgs),
     /// How much of each input an output keeps: SSIM on luminance and edge agreement (F1 of

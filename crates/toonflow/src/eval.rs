@@ -6,13 +6,14 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use toonflow_eval::content::{edge_agreement, ssim_luma};
 use toonflow_eval::frechet::{frechet_distance, GaussianStats};
+use toonflow_eval::kid::kernel_distance;
 use toonflow_eval::srgb_planes;
 use toonflow_eval::swd::{sliced_wasserstein, SwdConfig};
 use toonflow_imageio::{has_image_extension, read_image, ReadOptions};
 use toonflow_imgproc::resize::{resize_cover, resize_frame, ResizeFilter};
 use toonflow_imgproc::{Frame, ImageTensor, Plane};
 use toonflow_model::burn::tensor::Device;
-use toonflow_model::vgg::Vgg16;
+use toonflow_model::vgg::{Vgg16, REGIONS_PER_IMAGE};
 use toonflow_video::ffmpeg::Span;
 use toonflow_video::quality::FileWarpingError;
 
@@ -103,14 +104,21 @@ pub fn style(args: &EvalStyleArgs) -> Result<()> {
     let vgg = Vgg16::load(&device)?;
     let features = |set: &[Frame]| {
         let images: Vec<ImageTensor> = set.iter().map(ImageTensor::from_frame).collect();
-        GaussianStats::from_vectors(&vgg.region_features(&images, &device))
+        vgg.region_features(&images, &device)
     };
-    let fid = frechet_distance(&features(&outputs), &features(&style));
+    let (output_features, style_features) = (features(&outputs), features(&style));
+    let fid =
+        frechet_distance(&GaussianStats::from_vectors(&output_features), &GaussianStats::from_vectors(&style_features));
+    // The jackknife leaves one image out at a time: each set needs two.
+    let kid = (outputs.len() >= 2 && style.len() >= 2)
+        .then(|| kernel_distance(&output_features, &style_features, REGIONS_PER_IMAGE));
     let planes = |set: &[Frame]| -> Vec<[Plane; 3]> { set.iter().map(srgb_planes).collect() };
     let swd = sliced_wasserstein(&planes(&outputs), &planes(&style), &SwdConfig::default());
     if args.json {
         let report = serde_json::json!({
             "fid_vgg": fid,
+            "kid_vgg": kid.map(|k| k.kid),
+            "kid_vgg_standard_error": kid.map(|k| k.standard_error),
             "swd": swd.mean,
             "swd_per_level": swd.per_level,
             "swd_level_sizes": swd.level_sizes,
@@ -121,8 +129,12 @@ pub fn style(args: &EvalStyleArgs) -> Result<()> {
     } else {
         let levels: Vec<String> =
             swd.level_sizes.iter().zip(&swd.per_level).map(|(s, v)| format!("{s}px {v:.1}")).collect();
+        let kid = kid.map_or("needs two images in each set".into(), |k| {
+            format!("{:.4} ± {:.4} (± one standard error over images)", k.kid, k.standard_error)
+        });
         println!(
             "fid_vgg: {fid:.2} (VGG16 features; not comparable with Inception FID)\n\
+             kid_vgg: {kid}\n\
              swd: {:.1} (x1000; per level: {})\n\
              {} outputs against {} style images; lower is closer",
             swd.mean,

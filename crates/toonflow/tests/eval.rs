@@ -101,6 +101,16 @@ fn style_distances_answer_known_cases() {
         .collect();
     assert!(shifted.windows(2).all(|w| w[1].0 > w[0].0 && w[1].1 > w[0].1), "growing shift: {shifted:?}");
     assert!(shifted[0].0 > fid_same && shifted[0].1 > swd_same);
+
+    // The kernel distance (unbiased, with its standard error over images): halves of one set
+    // are within noise of each other, photos and clip art far beyond it.
+    let kid = |outputs: &Path, style: &Path| {
+        let v = json(&["eval", "style", "--outputs", s(outputs), "--style", s(style), "--json"]);
+        (v["kid_vgg"].as_f64().unwrap(), v["kid_vgg_standard_error"].as_f64().unwrap())
+    };
+    let ((halves, halves_se), (families, families_se)) = (kid(&a, &b), kid(&a, &discs));
+    assert!(halves < 3.0 * halves_se, "halves: {halves} ± {halves_se}");
+    assert!(families > 3.0 * families_se && families > halves, "families: {families} ± {families_se}");
 }
 
 #[test]

@@ -96,6 +96,9 @@ impl Vgg16 {
 /// steps (a 3x3 grid of overlapping windows).
 const REGION_GRID: usize = 3;
 
+/// Vectors [`Vgg16::region_features`] gives per image, consecutive.
+pub const REGIONS_PER_IMAGE: usize = REGION_GRID * REGION_GRID;
+
 impl Vgg16 {
     /// block4_conv3 activations of each image, averaged over a 3x3 grid of overlapping half-size
     /// windows: nine 512-d vectors per image, the samples fid_vgg fits its Gaussians to (one
