@@ -24,9 +24,10 @@ impl LumaHistogram {
         Self(h.map(|c| c / n))
     }
 
-    /// Half the L1 distance between the two histograms: 0 identical, 1 disjoint.
+    /// Half the L1 distance between the two histograms: 0 identical, 1 disjoint (bins of 1/n
+    /// that do not sum to exactly 1 in floating point are held to that bound).
     pub fn distance(&self, other: &LumaHistogram) -> f32 {
-        0.5 * self.0.iter().zip(&other.0).map(|(x, y)| (x - y).abs()).sum::<f32>()
+        (0.5 * self.0.iter().zip(&other.0).map(|(x, y)| (x - y).abs()).sum::<f32>()).min(1.0)
     }
 }
 
