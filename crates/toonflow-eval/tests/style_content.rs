@@ -1,7 +1,7 @@
 //! Known-answer checks of the style (SWD) and content (SSIM, edge agreement) measures on
 //! synthetic image families.
 
-use toonflow_eval::content::{edge_agreement, ssim_luma, ssim_planes};
+use toonflow_eval::content::{colour_cast, edge_agreement, ssim_luma, ssim_planes};
 use toonflow_eval::srgb_planes;
 use toonflow_eval::swd::{sliced_wasserstein, SwdConfig};
 use toonflow_imgproc::{Frame, Plane};
@@ -126,4 +126,19 @@ fn edge_agreement_keeps_edges_through_a_contrast_change_and_loses_them_when_move
     let other = discs(4);
     let (moved, other) = (edge_agreement(&image, &moved), edge_agreement(&image, &other));
     assert!(moved < 0.6 && other < 0.6, "moved {moved}, other {other}");
+}
+
+#[test]
+fn colour_cast_is_zero_for_the_same_colours_and_measures_a_tint() {
+    let image = grating(5);
+    assert!(colour_cast(&image, &image) < 1e-9);
+    // A grey picture made darker keeps its (zero) chroma.
+    let grey = frame(|_, x, y| 0.2 + 0.6 * hash((y * SIDE + x) as u64));
+    let darker = frame(|c, x, y| 0.5 * grey.rgb[c].get(x, y));
+    assert!(colour_cast(&grey, &darker) < 1e-4, "{}", colour_cast(&grey, &darker));
+    // A warm tint (red up, blue down) grows the cast with its strength.
+    let tinted = |k: f32| frame(|c, x, y| image.rgb[c].get(x, y) * [1.0 + k, 1.0, 1.0 - k][c]);
+    let casts: Vec<f64> = [0.05, 0.15, 0.3].iter().map(|&k| colour_cast(&image, &tinted(k))).collect();
+    assert!(casts[0] > 0.003 && casts.windows(2).all(|w| w[1] > w[0]), "{casts:?}");
+    assert!(casts[2] > 0.02, "{casts:?}");
 }

@@ -290,10 +290,11 @@ pub enum EvalCommand {
     /// and mean. Lower is closer for all three. Folders are searched recursively; transparent images are judged
     /// composited over white, as printed. Needs the VGG16 weights (`toonflow fetch-vgg16`).
     Style(EvalStyleArgs),
-    /// How much of each input an output keeps: SSIM on luminance and edge agreement (F1 of
-    /// edges within one pixel), pairing outputs with inputs by path without extension (as
-    /// `stylize` writes them). Folders are searched recursively.
-    /// Higher keeps more; an identical image scores 1 on both. An output that is not its
+    /// How much of each input an output keeps: SSIM on luminance, edge agreement (F1 of edges
+    /// within one pixel) and colour cast (how far the mean Oklab chroma moved), pairing outputs
+    /// with inputs by path without extension (as `stylize` writes them). Folders are searched
+    /// recursively. Higher SSIM and edge agreement keep more, an identical image scores 1 on
+    /// both and a colour cast of 0. An output that is not its
     /// input's picture at some scale (aspect ratio to the pixel), or under 16 px, is skipped
     /// with a warning; the exit code is 1 when any output was not scored.
     Content(EvalContentArgs),

@@ -4,7 +4,7 @@ use crate::cli::{EvalContentArgs, EvalStyleArgs, EvalTemporalArgs};
 use anyhow::{bail, Context, Result};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use toonflow_eval::content::{edge_agreement, ssim_luma};
+use toonflow_eval::content::{colour_cast, edge_agreement, ssim_luma};
 use toonflow_eval::frechet::{frechet_distance, GaussianStats};
 use toonflow_eval::kid::kernel_distance;
 use toonflow_eval::srgb_planes;
@@ -194,7 +194,7 @@ fn incomparable(input: &Frame, output: &Frame) -> Option<String> {
 /// incomparable ones are named, left out of the means, and make the exit code 1).
 pub fn content(args: &EvalContentArgs) -> Result<bool> {
     let (pairs, unmatched) = content_pairs(&args.inputs, &args.outputs)?;
-    let scored: Vec<(String, f64, f64)> = pairs
+    let scored: Vec<(String, f64, f64, f64)> = pairs
         .par_iter()
         .filter_map(|(input, output)| {
             let read = |p: &Path| read_image(p, &ReadOptions::default()).map_err(|e| tracing::warn!("skipped: {e}"));
@@ -209,7 +209,7 @@ pub fn content(args: &EvalContentArgs) -> Result<bool> {
                 a
             };
             let name = output.strip_prefix(&args.outputs).unwrap_or(output).display().to_string();
-            Some((name, ssim_luma(&a, &b), edge_agreement(&a, &b)))
+            Some((name, ssim_luma(&a, &b), edge_agreement(&a, &b), colour_cast(&a, &b)))
         })
         .collect();
     if scored.is_empty() {
@@ -218,21 +218,23 @@ pub fn content(args: &EvalContentArgs) -> Result<bool> {
     let n = scored.len() as f64;
     let ssim = scored.iter().map(|s| s.1).sum::<f64>() / n;
     let edges = scored.iter().map(|s| s.2).sum::<f64>() / n;
+    let cast = scored.iter().map(|s| s.3).sum::<f64>() / n;
     if args.json {
         let images: Vec<_> = scored
             .iter()
-            .map(|(name, s, e)| serde_json::json!({"image": name, "ssim": s, "edge_agreement": e}))
+            .map(|(name, s, e, c)| serde_json::json!({"image": name, "ssim": s, "edge_agreement": e, "colour_cast": c}))
             .collect();
         println!(
             "{}",
-            serde_json::json!({"ssim": ssim, "edge_agreement": edges, "pairs": scored.len(), "skipped": unmatched + pairs.len() - scored.len(), "images": images})
+            serde_json::json!({"ssim": ssim, "edge_agreement": edges, "colour_cast": cast, "pairs": scored.len(), "skipped": unmatched + pairs.len() - scored.len(), "images": images})
         );
     } else {
-        for (name, s, e) in &scored {
-            println!("{name}: ssim {s:.3}, edge agreement {e:.3}");
+        for (name, s, e, c) in &scored {
+            println!("{name}: ssim {s:.3}, edge agreement {e:.3}, colour cast {c:.4}");
         }
         println!(
-            "mean over {} pairs: ssim {ssim:.3}, edge agreement {edges:.3} (higher keeps more of the input)",
+            "mean over {} pairs: ssim {ssim:.3}, edge agreement {edges:.3} (higher keeps more of the input), \
+             colour cast {cast:.4} (Oklab chroma moved; 0 keeps the input's colour)",
             scored.len()
         );
     }

@@ -121,6 +121,7 @@ fn content_scores_pair_outputs_with_inputs_by_name() {
     assert_eq!(same["pairs"], 6);
     assert!((same["ssim"].as_f64().unwrap() - 1.0).abs() < 1e-6, "{same}");
     assert!((same["edge_agreement"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{same}");
+    assert!(same["colour_cast"].as_f64().unwrap() < 1e-9, "{same}");
 
     // A strongly shifted copy keeps the edges but not the luminance structure exactly; an
     // output without a matching input is skipped with a warning naming it, and the exit code
@@ -135,6 +136,7 @@ fn content_scores_pair_outputs_with_inputs_by_name() {
     assert_eq!((v["pairs"].as_u64(), v["skipped"].as_u64()), (Some(6), Some(1)));
     let (ssim, edges) = (v["ssim"].as_f64().unwrap(), v["edge_agreement"].as_f64().unwrap());
     assert!(ssim < 1.0 && ssim > 0.5 && edges > 0.8, "{v}");
+    assert!(v["colour_cast"].as_f64().unwrap() > 0.01, "a strong colour shift is a cast: {v}");
 
     // Folder trees pair by relative path, as `stylize` mirrors them.
     let (tree_in, tree_out) = (root.path().join("tree-in"), root.path().join("tree-out"));
