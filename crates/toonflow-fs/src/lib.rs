@@ -192,7 +192,8 @@ pub fn is_within(path: &Path, dir: &Path) -> bool {
 
 /// Removes what earlier, killed runs left beside these targets: files and folders whose names
 /// start with `.{target name}.toonflow-` in the target's folder, and nothing else. Call it when a
-/// run that writes the targets starts (one listing per folder). Returns the paths removed.
+/// run that writes the targets starts (one listing per folder). Each removal is logged (info);
+/// returns the paths removed.
 pub fn remove_stale_temporaries(targets: &[PathBuf]) -> Vec<PathBuf> {
     let mut by_folder: std::collections::BTreeMap<&Path, Vec<String>> = Default::default();
     for target in targets {
@@ -215,6 +216,7 @@ pub fn remove_stale_temporaries(targets: &[PathBuf]) -> Vec<PathBuf> {
                 _ => std::fs::remove_file(&path),
             };
             if gone.is_ok() {
+                tracing::info!("removed {}, left by an interrupted run", path.display());
                 removed.push(path);
             }
         }

@@ -130,7 +130,11 @@ fn format_name(format: ImageFormat) -> &'static str {
 
 /// Reads an image file into a linear-light frame, upright.
 pub fn read_image(path: &Path, opts: &ReadOptions) -> Result<Frame, ImageError> {
-    read_image_with_info(path, opts).map(|(frame, _)| frame)
+    decode_image(&read_bytes(path)?, path, opts)
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ImageError> {
+    std::fs::read(path).map_err(|source| ImageError::Io { path: path.into(), source })
 }
 
 /// What a file holds besides the frame [`read_image_with_info`] returns.
@@ -140,9 +144,10 @@ pub struct ImageInfo {
     pub animated: bool,
 }
 
-/// [`read_image`], and whether the file is an animation (of which the first frame was read).
+/// [`read_image`], and whether the file is an animation (of which the first frame was read);
+/// telling costs a second frame's decoding for a GIF, so only callers that say so ask.
 pub fn read_image_with_info(path: &Path, opts: &ReadOptions) -> Result<(Frame, ImageInfo), ImageError> {
-    let bytes = std::fs::read(path).map_err(|source| ImageError::Io { path: path.into(), source })?;
+    let bytes = read_bytes(path)?;
     let frame = decode_image(&bytes, path, opts)?;
     Ok((frame, ImageInfo { animated: is_animation(&bytes) }))
 }

@@ -108,6 +108,17 @@ pub enum ModelFileError {
         /// The file.
         path: String,
     },
+    /// A weight is NaN or infinite: the model diverged in training (its checksum, taken when it
+    /// was written, matches), or the file was damaged before that.
+    #[error("{path}: tensor '{tensor}' holds {value}: the model diverged in training, or the file is damaged")]
+    NonFinite {
+        /// The file.
+        path: String,
+        /// The first tensor (in name order) holding such a value.
+        tensor: String,
+        /// The value.
+        value: f32,
+    },
     /// The file could not be written.
     #[error("{path}: cannot write")]
     Write {
@@ -169,8 +180,8 @@ pub fn write_model_file<C: Serialize>(
 }
 
 /// Reads a model file of `kind`, checking its kind, architecture version and weights checksum
-/// (files written before the checksum was recorded have none to check) and parsing its
-/// configuration.
+/// (files written before the checksum was recorded have none to check), refusing weights that
+/// are not finite, and parsing its configuration.
 pub fn read_model_file<C: DeserializeOwned>(path: &Path, kind: ModelKind) -> Result<ModelFile<C>, ModelFileError> {
     let shown = path.display().to_string();
     let file = tensorfile::read_safetensors(path)?;
@@ -194,6 +205,15 @@ pub fn read_model_file<C: DeserializeOwned>(path: &Path, kind: ModelKind) -> Res
     if let Some(recorded) = meta.get(KEY_SHA256) {
         if *recorded != weights_sha256(&file.tensors) {
             return Err(ModelFileError::Corrupt { path: shown });
+        }
+    }
+    // Every loader (the CPU path, burn's modules) reads model files here, so one check keeps a
+    // diverged model from writing black images anywhere.
+    let mut names: Vec<&String> = file.tensors.keys().collect();
+    names.sort();
+    for name in names {
+        if let Some(&value) = file.tensors[name].values.iter().find(|v| !v.is_finite()) {
+            return Err(ModelFileError::NonFinite { path: shown, tensor: name.clone(), value });
         }
     }
     let config: C = serde_json::from_str(field(KEY_CONFIG)?).map_err(|e| bad(KEY_CONFIG, e))?;

@@ -208,11 +208,8 @@ impl Trainer for GanTrainer<'_> {
         &mut self.state
     }
 
-    fn non_finite_loss(log: &GanLog) -> Option<&'static str> {
+    fn losses(log: &GanLog) -> [(&'static str, f32); 2] {
         [("generator", log.g_loss), ("discriminator", log.d_loss)]
-            .into_iter()
-            .find(|(_, v)| !v.is_finite())
-            .map(|(n, _)| n)
     }
 
     fn step(&mut self) -> GanLog {

@@ -32,11 +32,9 @@ impl FrameSource {
             }
             return Ok(FrameSource::Images(files, 0));
         }
-        let unreadable =
-            |e: toonflow_imageio::ImageError| VideoError::Unreadable { path: path.into(), reason: e.to_string() };
         if span == Span::default() {
             if let Some(animation) =
-                toonflow_imageio::WebpAnimation::open(path, &Default::default()).map_err(unreadable)?
+                toonflow_imageio::WebpAnimation::open(path, &Default::default()).map_err(|e| unreadable(path, e))?
             {
                 return Ok(FrameSource::Animation(Box::new(animation)));
             }
@@ -51,15 +49,11 @@ impl FrameSource {
     pub fn next_frame(&mut self) -> Result<Option<Frame>, VideoError> {
         match self {
             FrameSource::Video(d) => Ok(d.next_frame()?.map(|(frame, _)| frame)),
-            FrameSource::Animation(a) => {
-                a.next_frame().map_err(|e| VideoError::Unreadable { path: a.path().into(), reason: e.to_string() })
-            }
+            FrameSource::Animation(a) => a.next_frame().map_err(|e| unreadable(a.path(), e)),
             FrameSource::Images(files, next) => {
                 let Some(path) = files.get(*next) else { return Ok(None) };
                 *next += 1;
-                toonflow_imageio::read_image(path, &Default::default())
-                    .map(Some)
-                    .map_err(|e| VideoError::Unreadable { path: path.clone(), reason: e.to_string() })
+                toonflow_imageio::read_image(path, &Default::default()).map(Some).map_err(|e| unreadable(path, e))
             }
         }
     }
@@ -71,4 +65,9 @@ impl FrameSource {
             FrameSource::Animation(_) | FrameSource::Images(..) => Ok(None),
         }
     }
+}
+
+/// An image decoder's error as the video error that names the file.
+fn unreadable(path: &Path, e: toonflow_imageio::ImageError) -> VideoError {
+    VideoError::Unreadable { path: path.into(), reason: e.to_string() }
 }

@@ -95,9 +95,7 @@ pub fn run(
     if replaces_input {
         return Err(VideoError::WouldOverwriteInput { path: job.output.clone(), input: job.input.clone() });
     }
-    for stale in toonflow_fs::remove_stale_temporaries(std::slice::from_ref(&job.output)) {
-        tracing::info!("removed {}, left by an interrupted run", stale.display());
-    }
+    toonflow_fs::remove_stale_temporaries(std::slice::from_ref(&job.output));
     let (out_w, out_h) = job.resize.map_or((info.width, info.height), |(w, h, _)| (w, h));
     for (width, height, resized) in [(info.width, info.height, false), (out_w, out_h, job.resize.is_some())] {
         if width.saturating_mul(height) > MAX_FRAME_PIXELS {
@@ -211,7 +209,7 @@ pub fn run(
             e.abort();
             Ok(())
         }
-        Sink::Frames(w) if keep => w.finish().map(|_| ()),
+        Sink::Frames(w) if keep => w.finish(),
         // Dropped unfinished: the staging folder goes, the old folder stays.
         Sink::Frames(_) => Ok(()),
     };

@@ -58,10 +58,9 @@ impl PngFrameWriter {
         Ok(())
     }
 
-    /// Swaps the complete folder in; returns the frames written.
-    pub fn finish(self) -> Result<u64, VideoError> {
-        self.staged.commit().map_err(|e| VideoError::Io { path: self.dir.clone(), source: e })?;
-        Ok(self.frames_written)
+    /// Swaps the complete folder in.
+    pub fn finish(self) -> Result<(), VideoError> {
+        self.staged.commit().map_err(|e| VideoError::Io { path: self.dir.clone(), source: e })
     }
 }
 

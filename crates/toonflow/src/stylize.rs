@@ -315,9 +315,7 @@ fn write_output(frame: &toonflow_imgproc::frame::Frame, output: &Path) -> Result
 pub fn run(plan: &Plan, progress: bool, interrupted: &AtomicBool) -> Summary {
     let start = Instant::now();
     // What killed runs left beside these outputs (their temporary files) goes first.
-    for stale in toonflow_fs::remove_stale_temporaries(&plan.outputs()) {
-        tracing::info!("removed {}, left by an interrupted run", stale.display());
-    }
+    toonflow_fs::remove_stale_temporaries(&plan.outputs());
     let bar = if progress { ProgressBar::new(plan.jobs.len() as u64) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} images, ETA {eta} {wide_msg}")

@@ -68,11 +68,19 @@ fn clip_art(dir: &Path, count: u32) {
     }
 }
 
-#[test]
-fn style_distances_answer_known_cases() {
-    if !cache_dir().join(ONNX_FILE).exists() {
+/// Whether the VGG16 weights are there; see the module comment.
+fn have_vgg16() -> bool {
+    let found = cache_dir().join(ONNX_FILE).exists();
+    if !found {
         assert!(std::env::var_os("CI").is_none(), "CI must fetch the VGG16 weights (toonflow fetch-vgg16)");
         eprintln!("skipped: VGG16 weights not fetched (run toonflow fetch-vgg16)");
+    }
+    found
+}
+
+#[test]
+fn style_distances_answer_known_cases() {
+    if !have_vgg16() {
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -171,9 +179,7 @@ fn cut_outs(dir: &Path, hidden: [u8; 3]) {
 
 #[test]
 fn style_distances_see_transparent_drawings_on_white_whatever_they_hide() {
-    if !cache_dir().join(ONNX_FILE).exists() {
-        assert!(std::env::var_os("CI").is_none(), "CI must fetch the VGG16 weights (toonflow fetch-vgg16)");
-        eprintln!("skipped: VGG16 weights not fetched (run toonflow fetch-vgg16)");
+    if !have_vgg16() {
         return;
     }
     let root = tempfile::tempdir().unwrap();

@@ -120,11 +120,8 @@ impl Trainer for Job<'_> {
         StepLog { step, seconds, ..self.train_step() }
     }
 
-    fn non_finite_loss(log: &StepLog) -> Option<&'static str> {
+    fn losses(log: &StepLog) -> [(&'static str, f32); 2] {
         [("generator", log.g_total), ("discriminator", log.d_total)]
-            .into_iter()
-            .find(|(_, v)| !v.is_finite())
-            .map(|(n, _)| n)
     }
 
     fn write_samples(&self, run: &RunDir) -> Result<(), RunError> {

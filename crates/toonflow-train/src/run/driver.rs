@@ -20,8 +20,9 @@ pub trait Trainer {
     fn state(&mut self) -> &mut RunState<Self::Config, Self::Extra>;
     /// Runs step number `state.step + 1` (the loop then counts it) and returns its log line.
     fn step(&mut self) -> Self::Log;
-    /// The first loss of a step's log line that is not a finite number, if any.
-    fn non_finite_loss(log: &Self::Log) -> Option<&'static str>;
+    /// A step's total generator and discriminator losses, from its log line (the loop stops
+    /// the run when one is not a finite number).
+    fn losses(log: &Self::Log) -> [(&'static str, f32); 2];
     /// Writes the current step's sample grid.
     fn write_samples(&self, run: &RunDir) -> Result<(), RunError>;
     /// Writes the checkpoint and the model file.
@@ -68,7 +69,7 @@ pub fn drive<T: Trainer>(
         }
         let started = Instant::now();
         let entry = trainer.step();
-        if let Some(loss) = T::non_finite_loss(&entry) {
+        if let Some((loss, _)) = T::losses(&entry).into_iter().find(|(_, value)| !value.is_finite()) {
             // A NaN spreads to every weight at the next update: stop before saving it.
             return Err(RunError::NonFiniteLoss {
                 run: run.root.display().to_string(),

@@ -48,9 +48,7 @@ impl RunDir {
     pub fn create(root: &Path) -> Result<Self, RunError> {
         std::fs::create_dir_all(root.join(SAMPLES_DIR)).map_err(io_error(root))?;
         let targets = [MODEL_FILE, LOG_FILE, CHECKPOINT].map(|name| root.join(name));
-        for stale in toonflow_fs::remove_stale_temporaries(&targets) {
-            tracing::info!("removed {}, left by an interrupted run", stale.display());
-        }
+        toonflow_fs::remove_stale_temporaries(&targets);
         Ok(Self { root: root.to_path_buf() })
     }
 
