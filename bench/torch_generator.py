@@ -2,7 +2,7 @@
 
 Builds toonflow's generator and PatchGAN discriminator in PyTorch with the same layer names, loads
 the weights the Rust bench wrote (bench/out/bench-*.safetensors), checks that the outputs agree,
-exports the generator to ONNX, and times inference (256x256, 1280x720) in PyTorch and ONNX Runtime
+exports the generator to ONNX, and times inference (256x256, 456x256, 1280x720) in PyTorch and ONNX Runtime
 and one training step (batch 4, 256x256) in PyTorch. Prints JSON for the Rust bench to tabulate.
 Usage: bench/.venv/bin/python bench/torch_generator.py bench/out
 """
@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 torch.set_num_threads(os.cpu_count() or 1)
@@ -60,7 +61,7 @@ class InvertedResidual(nn.Module):
 
 
 class Generator(nn.Module):
-    def __init__(self, c=32, blocks=8, expansion=2):
+    def __init__(self, c=32, blocks=8, expansion=2, full_resolution_kernel=3):
         super().__init__()
         m = 4 * c
         self.encoder = nn.ModuleList([ConvNormAct(3, c, 7), ConvNormAct(c, 2 * c, 3, 2), ConvNormAct(2 * c, 2 * c, 3),
@@ -68,7 +69,7 @@ class Generator(nn.Module):
         self.blocks = nn.ModuleList([InvertedResidual(m, m * expansion) for _ in range(blocks)])
         self.decoder_quarter = nn.ModuleList([ConvNormAct(m, m, 3)])
         self.decoder_half = nn.ModuleList([ConvNormAct(m, 2 * c, 3), ConvNormAct(2 * c, 2 * c, 3)])
-        self.decoder_full = nn.ModuleList([ConvNormAct(2 * c, c, 3), ConvNormAct(c, c, 7)])
+        self.decoder_full = nn.ModuleList([ConvNormAct(2 * c, c, 3), ConvNormAct(c, c, full_resolution_kernel)])
         self.to_rgb = ReflectConv(c, 3, 1)
 
     def forward(self, x):
@@ -136,8 +137,12 @@ def median_ms(fn, reps):
     return float(np.median(times))
 
 
-g = Generator()
-g.load_state_dict(load_file(os.path.join(out_dir, "bench-generator.safetensors")))
+g_path = os.path.join(out_dir, "bench-generator.safetensors")
+with safe_open(g_path, "pt") as f:
+    config = json.loads(f.metadata()["toonflow.config"])  # the architecture the Rust side wrote
+g = Generator(config["base_channels"], config["residual_blocks"], config["expansion"],
+              config.get("full_resolution_kernel", 7))
+g.load_state_dict(load_file(g_path))
 g.eval()
 d = PatchDiscriminator()
 d.load_state_dict(load_file(os.path.join(out_dir, "bench-discriminator.safetensors")))
@@ -157,7 +162,8 @@ options.intra_op_num_threads = os.cpu_count() or 1
 session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
 result["parity_onnxruntime"] = float(np.abs(session.run(None, {"image": x.numpy()})[0].ravel() - ours).max())
 
-for name, h, w, reps in [("inference 256x256", 256, 256, 5), ("inference 1280x720", 720, 1280, 3)]:
+for name, h, w, reps in [("inference 256x256", 256, 256, 5), ("inference 456x256", 256, 456, 5),
+                         ("inference 1280x720", 720, 1280, 3)]:
     x = torch.from_numpy(pattern(1, h, w))
     with torch.no_grad():
         t = median_ms(lambda: g(x), reps)

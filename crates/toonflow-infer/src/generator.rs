@@ -27,11 +27,30 @@ pub struct GeneratorConfig {
     pub expansion: usize,
     /// Number of styles the model holds (1 = unconditional). Set from the dataset when training.
     pub styles: usize,
+    /// Kernel of the last full-resolution convolution. Default 3: AnimeGANv2's 7 made that one
+    /// layer 30 % of the network's work. Files and configs that do not name it have 7, the
+    /// kernel before this setting existed.
+    #[serde(default = "GeneratorConfig::original_full_resolution_kernel")]
+    pub full_resolution_kernel: usize,
+    /// Short side, in pixels, of the photos the model was trained on (`toonflow prepare
+    /// --size`; set from the dataset when training). Larger inputs are stylized at this size and
+    /// brought back to theirs by guided upsampling, so a 4K photo gets the look a 256-pixel one
+    /// was trained to get, at the cost of a small one. `None` (files made before this setting):
+    /// the model runs at the input's size.
+    #[serde(default)]
+    pub trained_short_side: Option<usize>,
 }
 
 impl Default for GeneratorConfig {
     fn default() -> Self {
-        Self { base_channels: 32, residual_blocks: 8, expansion: 2, styles: 1 }
+        Self {
+            base_channels: 32,
+            residual_blocks: 8,
+            expansion: 2,
+            styles: 1,
+            full_resolution_kernel: 3,
+            trained_short_side: None,
+        }
     }
 }
 
@@ -65,7 +84,12 @@ pub const SIZE_MULTIPLE: usize = 8;
 impl GeneratorConfig {
     /// A narrow network for tests and quick experiments.
     pub fn tiny() -> Self {
-        Self { base_channels: 8, residual_blocks: 2, expansion: 2, styles: 1 }
+        Self { base_channels: 8, residual_blocks: 2, ..Self::default() }
+    }
+
+    /// The last full-resolution kernel of networks made before it could be chosen.
+    fn original_full_resolution_kernel() -> usize {
+        7
     }
 
     /// Channels at quarter resolution (the residual blocks' width).
@@ -105,7 +129,7 @@ impl GeneratorConfig {
     /// Conv + norm + LeakyReLU layers after the second upsampling (full resolution).
     pub fn decoder_full(&self) -> Vec<ConvSpec> {
         let c = self.base_channels;
-        vec![conv(2 * c, c, 3, 1), conv(c, c, 7, 1)]
+        vec![conv(2 * c, c, 3, 1), conv(c, c, self.full_resolution_kernel, 1)]
     }
 
     /// The final convolution to RGB (followed by `tanh`).
@@ -117,7 +141,20 @@ impl GeneratorConfig {
     /// Each 3x3 layer reaches one pixel of its resolution (1, 2 or 4 input pixels), a 7x7 three.
     pub fn receptive_radius(&self) -> usize {
         let quarter_layers = 2 + self.residual_blocks + self.decoder_quarter().len();
-        3 + 3 + 1 + 2 * (1 + 1 + self.decoder_half().len()) + 4 * quarter_layers + 1
+        3 + self.full_resolution_kernel / 2 + 1 + 2 * (1 + 1 + self.decoder_half().len()) + 4 * quarter_layers + 1
+    }
+
+    /// The size a `width x height` input is stylized at: shrunk, aspect kept, so that its short
+    /// side is [`GeneratorConfig::trained_short_side`]; `None` where it runs at its own size.
+    pub fn working_size(&self, width: usize, height: usize) -> Option<(usize, usize)> {
+        let side = self.trained_short_side?;
+        let short = width.min(height);
+        if side == 0 || short <= side {
+            return None;
+        }
+        let scale = side as f64 / short as f64;
+        let shrink = |n: usize| ((n as f64 * scale).round() as usize).clamp(1, n);
+        Some((shrink(width), shrink(height)))
     }
 }
 
@@ -328,5 +365,30 @@ impl CpuGenerator {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn working_size_shrinks_the_short_side_to_the_trained_one_and_never_enlarges() {
+        let trained = |side| GeneratorConfig { trained_short_side: Some(side), ..GeneratorConfig::default() };
+        assert_eq!(trained(256).working_size(1280, 720), Some((455, 256)));
+        assert_eq!(trained(256).working_size(720, 1280), Some((256, 455)));
+        assert_eq!(trained(256).working_size(3840, 2160), Some((455, 256)));
+        assert_eq!(trained(320).working_size(100_000, 321), Some((99_688, 320)));
+        // At or below the trained size, and for files that record none: the input's own size.
+        assert_eq!(trained(256).working_size(400, 256), None);
+        assert_eq!(trained(256).working_size(200, 100), None);
+        assert_eq!(GeneratorConfig::default().working_size(3840, 2160), None);
+        assert_eq!(trained(0).working_size(3840, 2160), None);
+    }
+
+    #[test]
+    fn receptive_radius_follows_the_last_kernel() {
+        let with = |k| GeneratorConfig { full_resolution_kernel: k, ..GeneratorConfig::default() };
+        assert_eq!(with(7).receptive_radius(), with(3).receptive_radius() + 2);
     }
 }

@@ -3,9 +3,11 @@
 use std::path::Path;
 
 use toonflow_imgproc::color::{linear_to_oklab, oklab_to_linear};
+use toonflow_imgproc::guided::guided_upsample;
+use toonflow_imgproc::resize::{resize_plane, ResizeFilter};
 use toonflow_imgproc::{Frame, ImageTensor, Plane};
 
-use crate::generator::CpuGenerator;
+use crate::generator::{CpuGenerator, GeneratorConfig};
 use crate::modelfile::ModelFileError;
 use crate::tiling::{run_generator, TileConfig};
 
@@ -36,18 +38,30 @@ pub struct ModelStyleOptions {
     pub strength: f32,
     /// Keep the input's colours: the model's Oklab lightness with the input's hue and chroma.
     pub keep_colors: bool,
+    /// Run the model at the input's own size, not at the size it was trained at
+    /// ([`GeneratorConfig::trained_short_side`]): finer, smaller-scaled strokes, and slower.
+    pub full_resolution: bool,
 }
 
 impl Default for ModelStyleOptions {
     fn default() -> Self {
-        Self { style_id: None, strength: 1.0, keep_colors: false }
+        Self { style_id: None, strength: 1.0, keep_colors: false, full_resolution: false }
     }
 }
+
+/// Window radius (at the working size) and regulariser (in squared network units) of the
+/// guided upsampling: radius 1 follows the model's strokes closely; `eps` 0.01 keeps photo
+/// texture from being copied into flat regions (chosen on the bundled samples against the
+/// comic preset run at full size, and by looking).
+const UPSAMPLE_RADIUS: usize = 1;
+const UPSAMPLE_EPS: f32 = 0.01;
 
 /// A loaded generator with the style it runs and how it is applied.
 #[derive(Clone, Debug)]
 pub struct ModelStyle {
     generator: CpuGenerator,
+    /// The architecture's settings that say how it is applied (its trained size).
+    config: GeneratorConfig,
     style: usize,
     strength: f32,
     keep_colors: bool,
@@ -56,7 +70,7 @@ pub struct ModelStyle {
 impl ModelStyle {
     /// Loads a generator model file and picks its style.
     pub fn load(path: &Path, options: &ModelStyleOptions) -> Result<Self, ModelStyleError> {
-        let (generator, _, info) = CpuGenerator::load(path)?;
+        let (generator, config, info) = CpuGenerator::load(path)?;
         let style = match &options.style_id {
             None => 0,
             Some(name) => info.styles.iter().position(|s| s == name).ok_or_else(|| ModelStyleError::UnknownStyle {
@@ -65,17 +79,36 @@ impl ModelStyle {
                 available: if info.styles.is_empty() { "(none named)".into() } else { info.styles.join(", ") },
             })?,
         };
-        Ok(Self::new(generator, style, options))
+        Ok(Self::new(generator, config, style, options))
     }
 
-    /// A style from a generator already in memory.
-    pub fn new(generator: CpuGenerator, style: usize, options: &ModelStyleOptions) -> Self {
-        Self { generator, style, strength: options.strength, keep_colors: options.keep_colors }
+    /// A style from a generator already in memory, built from `config`.
+    pub fn new(generator: CpuGenerator, config: GeneratorConfig, style: usize, options: &ModelStyleOptions) -> Self {
+        let mut config = config;
+        if options.full_resolution {
+            config.trained_short_side = None;
+        }
+        Self { generator, config, style, strength: options.strength, keep_colors: options.keep_colors }
+    }
+
+    /// The size a `width x height` frame is stylized at, where it is not its own.
+    pub fn working_size(&self, width: usize, height: usize) -> Option<(usize, usize)> {
+        self.config.working_size(width, height)
     }
 
     /// Stylizes a linear-light frame; alpha is kept.
     pub fn apply(&self, frame: &Frame) -> Frame {
-        let styled = run_generator(&self.generator, &ImageTensor::from_frame(frame), self.style, TileConfig::default());
+        let image = ImageTensor::from_frame(frame);
+        let styled = match self.working_size(frame.width(), frame.height()) {
+            None => run_generator(&self.generator, &image, self.style, TileConfig::default()),
+            Some((w, h)) => {
+                // Shrunk in linear light, as `toonflow prepare` shrank the training photos.
+                let rgb = frame.rgb.each_ref().map(|p| resize_plane(p, w, h, ResizeFilter::Area));
+                let small = ImageTensor::from_frame(&Frame::new(rgb, None));
+                let styled = run_generator(&self.generator, &small, self.style, TileConfig::default());
+                upsample(&image, &small, &styled)
+            }
+        };
         let mut out = styled.to_frame();
         if self.keep_colors {
             out = with_colors_of(&out, frame);
@@ -88,6 +121,15 @@ impl ModelStyle {
         });
         Frame::new(rgb, frame.alpha.clone())
     }
+}
+
+/// `styled`, the model's output on `small` (a shrunk copy of `image`), at `image`'s size with
+/// `image`'s edges.
+fn upsample(image: &ImageTensor, small: &ImageTensor, styled: &ImageTensor) -> ImageTensor {
+    let planes = |t: &ImageTensor| [0, 1, 2].map(|c| Plane::from_vec(t.width, t.height, t.plane(c).to_vec()));
+    let up = guided_upsample(&planes(image), &planes(small), &planes(styled), UPSAMPLE_RADIUS, UPSAMPLE_EPS);
+    let data = up.iter().flat_map(|p| p.data().iter().map(|v| v.clamp(-1.0, 1.0))).collect();
+    ImageTensor::new(image.width, image.height, data)
 }
 
 /// `lightness`'s Oklab L with `colors`' a and b (same size): the style's shading in the photo's

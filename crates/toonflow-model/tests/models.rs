@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
-use toonflow_imgproc::ImageTensor;
+use toonflow_imgproc::resize::{resize_frame, ResizeFilter};
+use toonflow_imgproc::{Frame, ImageTensor};
 use toonflow_infer::generator::{CpuGenerator, NormStats};
+use toonflow_infer::model_style::{ModelStyle, ModelStyleOptions};
 use toonflow_infer::tensorfile::to_safetensors;
 use toonflow_infer::tiling::{record_stats, run_tiled};
 use toonflow_model::burn;
@@ -309,4 +311,70 @@ fn channels_last_cpu_path_computes_what_the_burn_generator_computes() {
     let tiled = run_tiled(&cpu, &image, 1, 64, &stats);
     let diff = max_abs_diff(&whole, &tiled.data);
     assert!(diff < 1e-4, "CPU-path tiles differ from the whole image by up to {diff}");
+}
+
+#[test]
+fn files_from_before_the_last_kernel_and_trained_size_were_settings_load_as_they_were() {
+    let device = Device::flex();
+    // Such a file's config names neither: its last full-resolution layer is 7x7 and it runs at
+    // the input's size.
+    let original = GeneratorConfig { full_resolution_kernel: 7, ..GeneratorConfig::tiny() };
+    let g = Generator::new(&original, &device).map(&mut RandomizeNormsAndModulation);
+    let mut config = serde_json::to_value(&original).unwrap();
+    let fields = config.as_object_mut().unwrap();
+    fields.remove("full_resolution_kernel");
+    fields.remove("trained_short_side");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("before.safetensors");
+    let info = ModelInfo { styles: vec![], training: serde_json::json!({}) };
+    toonflow_infer::modelfile::write_model_file(
+        &path,
+        toonflow_infer::modelfile::ModelKind::Generator,
+        &config,
+        &info,
+        &module_tensors(&g),
+    )
+    .unwrap();
+    let (cpu, loaded, _) = CpuGenerator::load(&path).unwrap();
+    assert_eq!(loaded, original);
+    let image = random_image(37, 29, 2);
+    let want = output_tensor_to_planar(g.forward(to_tensor(&image, &device), None)).data;
+    let got = cpu.forward(&image.data, 29, 37, None, &mut NormStats::Compute);
+    assert!(max_abs_diff(&want, &got) < 1e-4);
+}
+
+#[test]
+fn a_model_runs_at_its_trained_size_and_gives_the_frame_its_own_size_back() {
+    let device = Device::flex();
+    let config = GeneratorConfig { trained_short_side: Some(32), ..GeneratorConfig::tiny() };
+    let g = Generator::new(&config, &device).map(&mut RandomizeNormsAndModulation);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.safetensors");
+    modelfile::save_generator(&path, &g, &config, &info()).unwrap();
+    let style = |options: &ModelStyleOptions| ModelStyle::load(&path, options).unwrap();
+    let (at_trained_size, full) = (
+        style(&ModelStyleOptions::default()),
+        style(&ModelStyleOptions { full_resolution: true, ..Default::default() }),
+    );
+
+    // Small enough: the frame is its own working size, and both settings agree.
+    let small = smooth_image(40, 30).to_frame();
+    assert_eq!(at_trained_size.working_size(40, 30), None);
+    assert_eq!(at_trained_size.apply(&small), full.apply(&small));
+
+    // Larger: stylized at 53x32, brought back to 100x60; shrunk again, it is what the model
+    // draws at 53x32 (the upsampling adds the photo's edges, not another picture).
+    let large = smooth_image(100, 60).to_frame();
+    assert_eq!(at_trained_size.working_size(100, 60), Some((53, 32)));
+    assert_eq!(full.working_size(100, 60), None);
+    let out = at_trained_size.apply(&large);
+    assert_eq!((out.width(), out.height()), (100, 60));
+    let shrink = |f: &Frame| resize_frame(f, 53, 32, ResizeFilter::Area);
+    let direct = full.apply(&shrink(&large));
+    let again = ImageTensor::from_frame(&shrink(&out));
+    let mean_diff =
+        ImageTensor::from_frame(&direct).data.iter().zip(&again.data).map(|(a, b)| (a - b).abs()).sum::<f32>()
+            / again.data.len() as f32;
+    assert!(mean_diff < 0.03, "the upsampled output, shrunk, differs from the model's by {mean_diff} on average");
+    assert!(out != full.apply(&large), "the trained size made no difference");
 }

@@ -18,7 +18,10 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
+use toonflow_imgproc::comic::{self, ComicConfig, Preset};
+use toonflow_imgproc::ImageTensor;
 use toonflow_infer::generator::{CpuGenerator, NormStats};
+use toonflow_infer::model_style::{ModelStyle, ModelStyleOptions};
 use toonflow_infer::tensorfile;
 use toonflow_model::burn;
 use toonflow_model::discriminator::DiscriminatorConfig;
@@ -26,6 +29,12 @@ use toonflow_model::generator::{Generator, GeneratorConfig};
 use toonflow_model::loss::AdversarialLoss;
 use toonflow_model::modelfile::{self, ModelInfo};
 use toonflow_model::module_io::{load_module_tensors, module_tensors};
+
+/// Inference rows: (name, height, width, repeats); the reference script times the same ones.
+/// 456x256 is the working size of a 720p frame for a model trained on 256-pixel photos (455
+/// rounded up to the network's multiple of 8).
+const INFERENCE_SIZES: [(&str, usize, usize, usize); 3] =
+    [("inference 256x256", 256, 256, 5), ("inference 456x256", 256, 456, 5), ("inference 1280x720", 720, 1280, 3)];
 
 fn pattern(b: usize, h: usize, w: usize) -> Vec<f32> {
     (0..b * 3 * h * w)
@@ -70,8 +79,8 @@ fn main() {
     let d_bytes = tensorfile::to_safetensors(&module_tensors(&d), &Default::default());
     std::fs::write(out.join("bench-discriminator.safetensors"), d_bytes).unwrap();
 
-    // (row, burn's ms, the channels-last CPU path's ms where it applies)
-    let mut rows: Vec<(String, f64, Option<f64>)> = Vec::new();
+    // (row, burn's ms where it applies, the channels-last CPU path's ms where it applies)
+    let mut rows: Vec<(String, Option<f64>, Option<f64>)> = Vec::new();
     // Output on a fixed input, for the reference script's parity check.
     let x = Tensor::<4>::from_data(TensorData::new(pattern(1, 96, 128), [1, 3, 96, 128]), &device);
     let y = g.forward(x, None).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
@@ -79,7 +88,7 @@ fn main() {
 
     // The CPU path reads the file just written, by tensor name, as `stylize --model` does.
     let (cpu, _, _) = CpuGenerator::load(&out.join("bench-generator.safetensors")).unwrap();
-    for (name, h, w, reps) in [("inference 256x256", 256, 256, 5), ("inference 1280x720", 720, 1280, 3)] {
+    for (name, h, w, reps) in INFERENCE_SIZES {
         let input = pattern(1, h, w);
         let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [1, 3, h, w]), &device);
         let ms = time(reps, || {
@@ -88,8 +97,23 @@ fn main() {
         let cpu_ms = time(reps, || {
             let _ = cpu.forward(&input, h, w, None, &mut NormStats::Compute);
         });
-        rows.push((name.into(), ms, Some(cpu_ms)));
+        rows.push((name.into(), Some(ms), Some(cpu_ms)));
     }
+    // End to end on a 720p frame, as `stylize --model` runs it: a model trained on 256-pixel
+    // photos works at 455x256 and is upsampled with the frame as guide; beside the built-in
+    // preset on the same frame.
+    let frame = ImageTensor::new(1280, 720, pattern(1, 720, 1280)).to_frame();
+    let trained = GeneratorConfig { trained_short_side: Some(256), ..g_config.clone() };
+    let model_style = ModelStyle::new(cpu.clone(), trained, 0, &ModelStyleOptions::default());
+    let ms = time(3, || {
+        let _ = model_style.apply(&frame);
+    });
+    rows.push(("model style, 720p frame".into(), None, Some(ms)));
+    let preset = ComicConfig::preset(Preset::Comic);
+    let ms = time(5, || {
+        let _ = comic::stylize(&frame, &preset);
+    });
+    rows.push(("comic preset, 720p frame".into(), None, Some(ms)));
 
     let train_device = Device::flex().autodiff();
     let mut g = Generator::new(&g_config, &train_device);
@@ -110,7 +134,7 @@ fn main() {
         let grads = GradientsParams::from_grads(g_loss.backward(), &g);
         g = opt_g.step(2e-4, g.clone(), grads);
     });
-    rows.push(("train step, batch 4, 256x256".into(), ms, None));
+    rows.push(("train step, batch 4, 256x256".into(), Some(ms), None));
 
     let python = root.join("bench/.venv/bin/python");
     let reference: Option<serde_json::Value> = if python.exists() {
@@ -133,11 +157,12 @@ fn main() {
     for (name, burn_ms, cpu_ms) in &rows {
         let pick = |key: &str| reference.as_ref().and_then(|r| r[name.as_str()][key].as_f64());
         let (pt, ort) = (pick("torch"), pick("onnxruntime"));
-        let ours = cpu_ms.unwrap_or(*burn_ms);
+        let ours = cpu_ms.or(*burn_ms).unwrap_or(f64::NAN);
         let cell = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
         let ratio = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.2}x", v / ours));
         println!(
-            "{name:<30} {burn_ms:>10.0} {:>10} {:>10} {:>10} {:>12} {:>12}",
+            "{name:<30} {:>10} {:>10} {:>10} {:>10} {:>12} {:>12}",
+            cell(*burn_ms),
             cell(*cpu_ms),
             cell(pt),
             cell(ort),

@@ -460,6 +460,13 @@ pub struct StyleArgs {
     #[arg(long, requires = "model")]
     pub keep_colors: bool,
 
+    /// With --model: run the model at the image's own size. By default a model runs at the size
+    /// of its training photos (short side, from `toonflow prepare --size`) and its output is
+    /// brought back to full size by guided upsampling: the same look at any resolution, and
+    /// fast. Full resolution draws finer, smaller strokes, and is slower.
+    #[arg(long, requires = "model")]
+    pub full_resolution: bool,
+
     /// The look.
     #[arg(short, long, value_enum, default_value = "comic")]
     pub style: StyleArg,

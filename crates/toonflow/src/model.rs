@@ -12,8 +12,12 @@ pub fn load_optional(args: &crate::cli::StyleArgs) -> Result<Option<ModelStyle>>
     if !path.exists() {
         return Err(anyhow!("{}: no such model file", path.display()));
     }
-    let options =
-        ModelStyleOptions { style_id: args.style_id.clone(), strength: args.strength, keep_colors: args.keep_colors };
+    let options = ModelStyleOptions {
+        style_id: args.style_id.clone(),
+        strength: args.strength,
+        keep_colors: args.keep_colors,
+        full_resolution: args.full_resolution,
+    };
     match ModelStyle::load(path, &options) {
         Ok(style) => Ok(Some(style)),
         Err(e @ ModelStyleError::UnknownStyle { .. }) => Err(UsageError(e.to_string()).into()),

@@ -114,6 +114,24 @@ fn train_resumes_and_its_model_stylizes() {
     assert!(out.status.success(), "{}", stderr(&out));
     let (a, b) = (image::open(fixture("photo.jpg")).unwrap(), image::open(&styled).unwrap());
     assert_eq!((a.width(), a.height()), (b.width(), b.height()));
+    // The model ran at its training photos' size (48) and was upsampled; --full-resolution runs
+    // it on every pixel: the same size, another drawing.
+    assert!(a.width().min(a.height()) > 48);
+    let full = dir.path().join("full.png");
+    let out = toonflow(&[
+        "-q",
+        "stylize",
+        s(&fixture("photo.jpg")),
+        "-o",
+        s(&full),
+        "--model",
+        s(&model),
+        "--full-resolution",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let c = image::open(&full).unwrap();
+    assert_eq!((c.width(), c.height()), (a.width(), a.height()));
+    assert_ne!(c.to_rgb8().into_raw(), b.to_rgb8().into_raw());
 
     // --keep-colors takes hue and chroma from the photo: the colour cast (mean red-minus-green
     // and blue-minus-green offsets) moves back toward the photo's.

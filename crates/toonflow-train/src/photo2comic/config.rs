@@ -78,7 +78,8 @@ impl Default for TemporalRegConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    /// The generator's architecture (AnimeGANv2's sizes); `styles` is set from the dataset.
+    /// The generator's architecture (AnimeGANv2's sizes, a 3x3 last layer); `styles` and
+    /// `trained_short_side` are set from the dataset.
     pub generator: GeneratorConfig,
     /// The discriminator's architecture; `styles` is set from the dataset.
     pub discriminator: DiscriminatorConfig,
@@ -144,11 +145,13 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     /// The effective settings for `dataset`: one style per style of the dataset, in the
-    /// generator and the discriminator, and a crop no larger than the prepared images (lowered
-    /// to a multiple of 8). Settings that cannot train are refused ([`RunError::Settings`]).
+    /// generator and the discriminator, the generator's trained size the prepared size (the
+    /// photos' short side), and a crop no larger than the prepared images (lowered to a multiple
+    /// of 8). Settings that cannot train are refused ([`RunError::Settings`]).
     pub fn resolve(mut self, dataset: &DatasetInfo) -> Result<TrainConfig, RunError> {
         let styles = dataset.styles.len().max(1);
         self.generator.styles = styles;
+        self.generator.trained_short_side = Some(dataset.size);
         self.discriminator.styles = styles;
         self.crop = self.crop.min(dataset.size / 8 * 8);
         if self.batch == 0 {
