@@ -51,6 +51,11 @@ impl ImageSet {
         self.pixels.extend_from_slice(rgb);
     }
 
+    /// The `i`-th image's name.
+    pub fn name(&self, i: usize) -> &str {
+        &self.names[i]
+    }
+
     /// The `i`-th image's interleaved sRGB bytes.
     pub fn image(&self, i: usize) -> &[u8] {
         let n = self.size * self.size * 3;

@@ -147,6 +147,29 @@ fn content_loss_falls_and_the_discriminator_learns() {
 }
 
 #[test]
+fn the_structure_loss_pulls_the_generator_toward_the_photos_drawn_by_a_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = prepared(dir.path());
+    let mut config = tiny_config(40);
+    config.warmup_steps = 40;
+    config.weights.structure = 1.0;
+    config.structure_style = "manga".into();
+    let logs = run(&data, &dir.path().join("run"), config.clone());
+    let structure: Vec<f32> = logs.iter().map(|l| l.structure).collect();
+    let first = structure[..3].iter().sum::<f32>() / 3.0;
+    let last = structure[structure.len() - 3..].iter().sum::<f32>() / 3.0;
+    assert!(first > 0.0 && last < 0.8 * first, "structure loss {first} → {last}");
+    assert!(logs.iter().all(|l| (l.g_total - l.content - l.structure).abs() < 1e-4 * l.g_total.max(1.0)));
+    // The model remembers the prepared size, and so runs at it.
+    let (_, g_config, _) = modelfile::load_generator(&dir.path().join("run").join(MODEL_FILE), &Device::flex()).unwrap();
+    assert_eq!(g_config.trained_short_side, Some(32));
+
+    config.structure_style = "sketch".into();
+    let err = TrainingPlan::new(&data, config).unwrap_err();
+    assert!(err.to_string().contains("comic, webtoon, manga"), "{err}");
+}
+
+#[test]
 fn resumed_run_equals_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = prepared(dir.path());

@@ -190,6 +190,12 @@ pub struct TrainArgs {
     #[arg(long)]
     pub temporal: bool,
 
+    /// Pull the generator toward each training photo drawn by this built-in style (pseudo-pairs:
+    /// flat regions and outlines learned in hundreds of steps; the discriminator pulls on toward
+    /// your drawings). Weight 1, or the config's `weights.structure` if larger.
+    #[arg(long, value_enum, value_name = "STYLE")]
+    pub structure: Option<StyleArg>,
+
     /// Let a resumed run go on with other loss weights or temporal settings than its checkpoint
     /// (without it, a changed setting is refused, so a forgotten flag cannot change a run).
     #[arg(long)]

@@ -17,7 +17,7 @@ use toonflow_train::photo2comic::{train, TrainConfig, TrainingPlan};
 use toonflow_train::prepare::{prepare, PrepareConfig, StyleSource};
 use toonflow_train::run::{OnResume, Outcome, RunError, MODEL_FILE};
 
-use crate::cli::{AdversarialArg, GanSampleArgs, GanTrainArgs, PrepareArgs, TrainArgs};
+use crate::cli::{AdversarialArg, GanSampleArgs, GanTrainArgs, PrepareArgs, StyleArg, TrainArgs};
 use crate::UsageError;
 
 impl From<AdversarialArg> for AdversarialLoss {
@@ -145,6 +145,10 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
     if args.temporal {
         config.weights.equivariance = config.weights.equivariance.max(1.0);
         config.weights.noise_robustness = config.weights.noise_robustness.max(1.0);
+    }
+    if let Some(StyleArg(preset)) = args.structure {
+        config.structure_style = preset.name().into();
+        config.weights.structure = config.weights.structure.max(1.0);
     }
     // Resolved once against the dataset: what prints is what runs and what the checkpoint stores.
     let plan = TrainingPlan::new(&args.data, config).map_err(run_error)?;

@@ -3,6 +3,7 @@
 //! run trains with and the checkpoint stores.
 
 use serde::{Deserialize, Serialize};
+use toonflow_imgproc::comic::Preset;
 use toonflow_model::discriminator::DiscriminatorConfig;
 use toonflow_model::generator::GeneratorConfig;
 use toonflow_model::loss::{AdversarialLoss, LossWeights};
@@ -102,6 +103,9 @@ pub struct TrainConfig {
     pub weights: LossWeights,
     /// What content and style losses compare; VGG16, as AnimeGAN and CartoonGAN.
     pub features: FeatureNet,
+    /// The built-in style (`comic`, `webtoon` or `manga`) that draws each training photo's
+    /// structure target, used where `weights.structure` is above 0; comic.
+    pub structure_style: String,
     /// Adaptive discriminator augmentation.
     pub ada: AdaConfig,
     /// The adaptive adversarial weight.
@@ -132,6 +136,7 @@ impl Default for TrainConfig {
             adversarial: AdversarialLoss::Lsgan,
             weights: LossWeights::default(),
             features: FeatureNet::Vgg16,
+            structure_style: Preset::Comic.name().into(),
             ada: AdaConfig::default(),
             adaptive_weight: AdaptiveWeightConfig::default(),
             temporal: TemporalRegConfig::default(),
@@ -166,7 +171,21 @@ impl TrainConfig {
         if self.steps == 0 {
             return Err(RunError::Settings("--steps must be at least 1".into()));
         }
+        if Preset::ALL.iter().all(|p| p.name() != self.structure_style) {
+            let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+            return Err(RunError::Settings(format!(
+                "structure_style '{}': the built-in styles are {}",
+                self.structure_style,
+                names.join(", ")
+            )));
+        }
         Ok(self)
+    }
+
+    /// The built-in style that draws the structure targets, where the structure loss is on.
+    pub fn structure_preset(&self) -> Option<Preset> {
+        let preset = Preset::ALL.into_iter().find(|p| p.name() == self.structure_style);
+        preset.filter(|_| self.weights.structure > 0.0)
     }
 }
 

@@ -6,6 +6,10 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use toonflow_model::burn;
 
 use super::TrainConfig;
+use rayon::prelude::*;
+use toonflow_imgproc::comic::{self, ComicConfig, Preset};
+use toonflow_imgproc::Frame;
+
 use crate::augment::{augment_photo, random_crop};
 use crate::imageset::ImageSet;
 use crate::prepare::{DatasetInfo, DATASET_FILE, TRAIN_PHOTOS_FILE, VALIDATION_PHOTOS_FILE};
@@ -34,6 +38,8 @@ pub(super) struct Data {
     /// Each style's images and their edge-smoothed copies.
     pub styles: Vec<(ImageSet, ImageSet)>,
     pub names: Vec<String>,
+    /// Each training photo drawn by a built-in style, where the structure loss is on.
+    pub structure: Option<ImageSet>,
 }
 
 impl Data {
@@ -49,13 +55,34 @@ impl Data {
             validation: read(VALIDATION_PHOTOS_FILE)?,
             styles,
             names: info.styles.iter().map(|s| s.name.clone()).collect(),
+            structure: None,
         })
+    }
+
+    /// Adds the structure targets: every training photo drawn by `preset` at its prepared size.
+    pub fn with_structure(mut self, preset: Preset) -> Data {
+        let size = self.photos.size;
+        let config = ComicConfig::preset(preset);
+        let drawn: Vec<Vec<u8>> = (0..self.photos.len())
+            .into_par_iter()
+            .map(|i| {
+                comic::stylize(&Frame::from_srgb8(size, size, 3, self.photos.image(i)), &config).frame.to_srgb8(false)
+            })
+            .collect();
+        let mut set = ImageSet::new(size);
+        for (i, rgb) in drawn.iter().enumerate() {
+            set.push(format!("{} ({})", self.photos.name(i), preset.name()), rgb);
+        }
+        self.structure = Some(set);
+        self
     }
 }
 
 /// One batch: augmented photos, and style images with their smoothed copies, per item style.
 pub(super) struct Batch {
     pub photos: Tensor<4>,
+    /// The photos' structure targets, the same windows (when the dataset has them).
+    pub structure: Option<Tensor<4>>,
     pub style: Tensor<4>,
     pub smoothed: Tensor<4>,
     pub labels: Tensor<1, Int>,
@@ -66,11 +93,18 @@ impl Batch {
     pub fn draw(config: &TrainConfig, data: &Data, rng: &mut Rng, device: &Device) -> Batch {
         let (b, crop) = (config.batch, config.crop);
         let mut photos = Vec::with_capacity(b * 3 * crop * crop);
-        let (mut style, mut smoothed, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut style, mut smoothed, mut labels, mut structure) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let flip = config.photo_augment.flip;
         for _ in 0..b {
-            let mut p = random_crop(&data.photos, rng.below(data.photos.len()), crop, config.photo_augment.flip, rng);
-            augment_photo(&mut p, crop, &config.photo_augment, rng);
+            let index = rng.below(data.photos.len());
+            // The same window of the photo and of its structure target (drawn from a copy of
+            // the generator, so runs without targets draw exactly what they drew before).
+            let mut twin = rng.clone();
+            let mut p = random_crop(&data.photos, index, crop, flip, rng);
+            let mut target = data.structure.as_ref().map(|set| random_crop(set, index, crop, flip, &mut twin));
+            augment_photo(&mut p, target.as_mut(), crop, &config.photo_augment, rng);
             photos.extend(p);
+            structure.extend(target.unwrap_or_default());
             let label = rng.below(data.styles.len());
             let (set, smooth) = &data.styles[label];
             let index = rng.below(set.len());
@@ -82,10 +116,75 @@ impl Batch {
         }
         let tensor = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [b, 3, crop, crop]), device);
         Batch {
+            structure: (!structure.is_empty()).then(|| tensor(structure)),
             photos: tensor(photos),
             style: tensor(style),
             smoothed: tensor(smoothed),
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::augment::PhotoAugment;
+    use toonflow_model::images;
+
+    /// Photos with a different gradient each, and one style image.
+    fn data(size: usize) -> Data {
+        let mut photos = ImageSet::new(size);
+        for i in 0..3 {
+            let rgb: Vec<u8> = (0..size * size * 3)
+                .map(|j| ((j / 3 % size) * 7 + (j / 3 / size) * 3 + j % 3 * 50 + i * 40) as u8)
+                .collect();
+            photos.push(format!("p{i}"), &rgb);
+        }
+        let mut style = ImageSet::new(size);
+        style.push("s".into(), &vec![128; size * size * 3]);
+        let smoothed = style.clone();
+        Data {
+            photos,
+            validation: ImageSet::new(size),
+            styles: vec![(style, smoothed)],
+            names: vec!["s".into()],
+            structure: None,
+        }
+    }
+
+    #[test]
+    fn batches_pair_each_photo_crop_with_the_same_window_of_its_structure_target() {
+        let config = TrainConfig {
+            batch: 6,
+            crop: 16,
+            // Mirrors and rotations move both; colour and noise changes would be the photo's alone.
+            photo_augment: PhotoAugment { color_jitter: 0.0, max_noise: 0.0, ..PhotoAugment::default() },
+            ..TrainConfig::default()
+        };
+        let device = Device::flex();
+        let plain = data(32);
+        // A target equal to the photo shows the alignment exactly.
+        let paired = Data { structure: Some(plain.photos.clone()), ..data(32) };
+        for seed in 0..4 {
+            let with = Batch::draw(&config, &paired, &mut Rng::new(seed), &device);
+            let without = Batch::draw(&config, &plain, &mut Rng::new(seed), &device);
+            let photos = images::values(with.photos.clone());
+            assert_eq!(images::values(with.structure.unwrap()), photos, "seed {seed}");
+            // Targets change nothing else a batch draws.
+            assert!(without.structure.is_none());
+            assert_eq!(images::values(without.photos), photos, "seed {seed}");
+            assert_eq!(images::values(without.style), images::values(with.style), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn structure_targets_are_the_photos_drawn_by_the_preset() {
+        let d = data(32).with_structure(Preset::Manga);
+        let targets = d.structure.as_ref().unwrap();
+        assert_eq!((targets.len(), targets.size), (3, 32));
+        let want =
+            comic::stylize(&Frame::from_srgb8(32, 32, 3, d.photos.image(1)), &ComicConfig::preset(Preset::Manga));
+        assert_eq!(targets.image(1), want.frame.to_srgb8(false).as_slice());
+        assert_eq!(targets.name(1), "p1 (manga)");
     }
 }

@@ -90,9 +90,12 @@ pub fn train(
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(&StepLog),
 ) -> Result<Outcome, RunError> {
-    let data = Data::load(&plan.data_dir, &plan.dataset)?;
-    let run = RunDir::create(run_dir)?;
     let config = plan.config.clone();
+    let mut data = Data::load(&plan.data_dir, &plan.dataset)?;
+    if let Some(preset) = config.structure_preset() {
+        data = data.with_structure(preset);
+    }
+    let run = RunDir::create(run_dir)?;
     let vgg = match config.features {
         FeatureNet::Vgg16 => Some(Vgg16::load(device)?),
         FeatureNet::Pixels => None,

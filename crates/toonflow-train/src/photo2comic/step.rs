@@ -27,6 +27,9 @@ pub struct StepLog {
     pub g_adversarial: f32,
     pub equivariance: f32,
     pub noise_robustness: f32,
+    /// The structure loss (0 where it is off).
+    #[serde(default)]
+    pub structure: f32,
     pub d_total: f32,
     /// Fraction of real patches D calls real and generated patches it calls fake.
     pub d_accuracy_real: f32,
@@ -58,13 +61,24 @@ impl Job<'_> {
             ..Default::default()
         };
 
+        // The pull toward the photo's drawing by a built-in style, in both phases: it is what
+        // teaches flat regions and outlines early.
+        let structure_loss = |fake: &Tensor<4>| {
+            let target = batch.structure.clone()?;
+            Some((fake.clone() - target).abs().mean() * w.structure as f64)
+        };
         if self.state.step < config.warmup_steps {
             log.phase = "warmup".into();
             let fake = self.nets.g.forward(batch.photos.clone(), labels);
-            let content = (features(fake) - features(batch.photos).detach()).abs().mean() * w.content as f64;
-            log.content = scalar(&content);
-            log.g_total = log.content;
-            let grads = GradientsParams::from_grads(content.backward(), &self.nets.g);
+            let structure = structure_loss(&fake);
+            let mut total = (features(fake) - features(batch.photos.clone()).detach()).abs().mean() * w.content as f64;
+            log.content = scalar(&total);
+            if let Some(structure) = structure {
+                log.structure = scalar(&structure);
+                total = total + structure;
+            }
+            log.g_total = scalar(&total);
+            let grads = GradientsParams::from_grads(total.backward(), &self.nets.g);
             self.nets.g = self.nets.opt_g.step(config.optimizer.lr_generator, self.nets.g.clone(), grads);
             return log;
         }
@@ -114,6 +128,10 @@ impl Job<'_> {
             let eq = self.equivariance_loss(&batch.photos, &fake, labels) * w.equivariance as f64;
             log.equivariance = scalar(&eq);
             total = total + eq;
+        }
+        if let Some(structure) = structure_loss(&fake) {
+            log.structure = scalar(&structure);
+            total = total + structure;
         }
         if w.noise_robustness > 0.0 {
             let noisy = self.noise_robustness_loss(&batch.photos, &fake, labels) * w.noise_robustness as f64;
