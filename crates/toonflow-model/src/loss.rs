@@ -155,9 +155,9 @@ pub struct LossWeights {
     /// Noise robustness: G(x + n) ≈ G(x); 0 (off; `--temporal` sets 1).
     pub noise_robustness: f32,
     /// Generator: L1, on pixels, between the output and the photo drawn by a built-in style
-    /// (the config's `structure_style`): pseudo-pairs that teach flat regions and outlines in
-    /// hundreds of steps, as White-box Cartoonization's structure representation and
-    /// Scenimefy's pseudo-paired data do, while the discriminator pulls toward the drawings.
+    /// (the config's `structure_style`): pseudo-pairs whose targets have flat regions and
+    /// outlines, in the spirit of White-box Cartoonization's structure representation and
+    /// Scenimefy's pseudo-paired data, while the discriminator pulls toward the drawings.
     /// Pixels, not VGG features: block4_conv3 sees 1/8 resolution, too coarse for a line.
     /// 0 (off).
     pub structure: f32,

@@ -161,7 +161,8 @@ fn the_structure_loss_pulls_the_generator_toward_the_photos_drawn_by_a_preset() 
     assert!(first > 0.0 && last < 0.8 * first, "structure loss {first} → {last}");
     assert!(logs.iter().all(|l| (l.g_total - l.content - l.structure).abs() < 1e-4 * l.g_total.max(1.0)));
     // The model remembers the prepared size, and so runs at it.
-    let (_, g_config, _) = modelfile::load_generator(&dir.path().join("run").join(MODEL_FILE), &Device::flex()).unwrap();
+    let (_, g_config, _) =
+        modelfile::load_generator(&dir.path().join("run").join(MODEL_FILE), &Device::flex()).unwrap();
     assert_eq!(g_config.trained_short_side, Some(32));
 
     config.structure_style = "sketch".into();

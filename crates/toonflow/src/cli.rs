@@ -191,7 +191,7 @@ pub struct TrainArgs {
     pub temporal: bool,
 
     /// Pull the generator toward each training photo drawn by this built-in style (pseudo-pairs:
-    /// flat regions and outlines learned in hundreds of steps; the discriminator pulls on toward
+    /// a target with flat regions and outlines for every photo; the discriminator pulls on toward
     /// your drawings). Weight 1, or the config's `weights.structure` if larger.
     #[arg(long, value_enum, value_name = "STYLE")]
     pub structure: Option<StyleArg>,
