@@ -87,6 +87,18 @@ impl GeneratorConfig {
         Self { base_channels: 8, residual_blocks: 2, ..Self::default() }
     }
 
+    /// Refuses settings no network can be built from (a model file's config is user input).
+    pub fn check(&self) -> Result<(), String> {
+        let k = self.full_resolution_kernel;
+        if k == 0 || k.is_multiple_of(2) || k > 15 {
+            return Err(format!("full_resolution_kernel {k}: the architecture needs an odd kernel from 1 to 15"));
+        }
+        if self.base_channels == 0 || self.expansion == 0 || self.styles == 0 {
+            return Err("base_channels, expansion and styles must be at least 1".into());
+        }
+        Ok(())
+    }
+
     /// The last full-resolution kernel of networks made before it could be chosen.
     fn original_full_resolution_kernel() -> usize {
         7
@@ -261,6 +273,7 @@ impl CpuGenerator {
     /// (`encoder.0.conv.conv.weight`, `blocks.3.depthwise_norm.gamma`, ...). Every tensor must be
     /// there with the shape the architecture needs, and no other.
     pub fn from_tensors(config: &GeneratorConfig, tensors: &HashMap<String, HostTensor>) -> Result<Self, String> {
+        config.check()?;
         let mut named = Named { tensors, used: 0 };
         let (mid, hidden) = (config.quarter_channels(), config.block_hidden_channels());
         let encoder = named.layers("encoder", &config.encoder())?;
@@ -390,5 +403,17 @@ mod tests {
     fn receptive_radius_follows_the_last_kernel() {
         let with = |k| GeneratorConfig { full_resolution_kernel: k, ..GeneratorConfig::default() };
         assert_eq!(with(7).receptive_radius(), with(3).receptive_radius() + 2);
+    }
+
+    #[test]
+    fn settings_no_network_can_be_built_from_are_refused_by_name() {
+        let with = |k| GeneratorConfig { full_resolution_kernel: k, ..GeneratorConfig::default() };
+        for k in [0, 4, 17] {
+            let err = CpuGenerator::from_tensors(&with(k), &HashMap::new()).unwrap_err();
+            assert!(err.contains("full_resolution_kernel"), "{err}");
+        }
+        let zero = GeneratorConfig { base_channels: 0, ..GeneratorConfig::default() };
+        assert!(zero.check().unwrap_err().contains("base_channels"));
+        assert_eq!(with(1).check(), Ok(()));
     }
 }

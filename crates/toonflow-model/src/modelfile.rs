@@ -26,10 +26,11 @@ fn save<M: Module, C: Serialize>(
 fn load<M: Module, C: DeserializeOwned>(
     path: &Path,
     kind: ModelKind,
-    init: impl FnOnce(&C) -> M,
+    init: impl FnOnce(&C) -> Result<M, String>,
 ) -> Result<(M, C, ModelInfo), ModelFileError> {
     let file = read_model_file::<C>(path, kind)?;
-    let module = load_module_tensors(init(&file.config), &file.tensors)
+    let module = init(&file.config)
+        .and_then(|module| load_module_tensors(module, &file.tensors))
         .map_err(|reason| ModelFileError::Weights { path: path.display().to_string(), reason })?;
     Ok((module, file.config, file.info))
 }
@@ -46,7 +47,7 @@ pub fn save_generator(
 
 /// Reads a generator's model file onto a device.
 pub fn load_generator(path: &Path, device: &Device) -> Result<(Generator, GeneratorConfig, ModelInfo), ModelFileError> {
-    load(path, ModelKind::Generator, |c: &GeneratorConfig| Generator::new(c, device))
+    load(path, ModelKind::Generator, |c: &GeneratorConfig| c.check().map(|()| Generator::new(c, device)))
 }
 
 /// Writes a DCGAN generator's model file (atomically).
@@ -61,5 +62,5 @@ pub fn save_dcgan(
 
 /// Reads a DCGAN generator's model file onto a device.
 pub fn load_dcgan(path: &Path, device: &Device) -> Result<(DcganGenerator, DcganConfig, ModelInfo), ModelFileError> {
-    load(path, ModelKind::Dcgan, |c: &DcganConfig| c.init_generator(device))
+    load(path, ModelKind::Dcgan, |c: &DcganConfig| Ok(c.init_generator(device)))
 }
