@@ -42,6 +42,11 @@ impl Preset {
         }
     }
 
+    /// The preset of a command-line name.
+    pub fn from_name(name: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+
     /// One line describing the look.
     pub fn description(self) -> &'static str {
         match self {

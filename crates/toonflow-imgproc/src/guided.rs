@@ -10,7 +10,7 @@
 
 use crate::blur::box_mean;
 use crate::frame::Plane;
-use crate::resize::{downsample_box, resize_plane, ResizeFilter};
+use crate::resize::downsample_box;
 use rayon::prelude::*;
 
 /// Settings of [`guided_filter_self`].
@@ -78,17 +78,15 @@ pub fn guided_upsample(
     let ((w, h), (lw, lh)) = (size(guide), size(low_guide));
     assert_eq!(size(low_target), (lw, lh), "the low-resolution guide and target differ in size");
     assert!(lw <= w && lh <= h && lw > 0 && lh > 0, "{lw}x{lh} is not a shrunk copy of {w}x{h}");
-    let coeffs = fit_coefficients(low_guide, low_target, radius.max(1), eps);
-    // What the affine maps miss (thin lines drawn where the guide has no edge) is interpolated
-    // and added back, so such lines keep their place instead of being smoothed away.
+    let mut coeffs = fit_coefficients(low_guide, low_target, radius.max(1), eps);
+    // What the affine maps miss (thin lines drawn where the guide has no edge) goes into their
+    // offsets, so it is interpolated with them and such lines keep their place.
     let fitted = apply_upsampled(low_guide, &coeffs, [1.0; 2]);
-    let mut out = apply_upsampled(guide, &coeffs, [w as f32 / lw as f32, h as f32 / lh as f32]);
-    out.par_iter_mut().zip(low_target.par_iter().zip(&fitted)).for_each(|(o, (t, f))| {
-        let residual = Plane::from_vec(lw, lh, t.data().iter().zip(f.data()).map(|(t, f)| t - f).collect());
-        let residual = resize_plane(&residual, w, h, ResizeFilter::Bilinear);
-        o.data_mut().iter_mut().zip(residual.data()).for_each(|(o, r)| *o += r);
-    });
-    out
+    for (k, (t, f)) in low_target.iter().zip(&fitted).enumerate() {
+        let b = coeffs[9 + k].data_mut();
+        b.iter_mut().zip(t.data().iter().zip(f.data())).for_each(|(b, (t, f))| *b += t - f);
+    }
+    apply_upsampled(guide, &coeffs, [w as f32 / lw as f32, h as f32 / lh as f32])
 }
 
 /// Index of channel pair `(c, d)`, `c <= d`, in the 6 second moments of the guide.
@@ -223,6 +221,7 @@ fn apply_upsampled(guide: &[Plane; 3], coeffs: &[Plane], [sx, sy]: [f32; 2]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resize::{resize_plane, ResizeFilter};
 
     /// Deterministic pseudo-random noise in [-0.5, 0.5].
     fn noise(x: usize, y: usize, seed: u32) -> f32 {

@@ -83,8 +83,12 @@ impl ModelStyle {
     }
 
     /// A style from a generator already in memory, built from `config`.
-    pub fn new(generator: CpuGenerator, config: GeneratorConfig, style: usize, options: &ModelStyleOptions) -> Self {
-        let mut config = config;
+    pub fn new(
+        generator: CpuGenerator,
+        mut config: GeneratorConfig,
+        style: usize,
+        options: &ModelStyleOptions,
+    ) -> Self {
         if options.full_resolution {
             config.trained_short_side = None;
         }

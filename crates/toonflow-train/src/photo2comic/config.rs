@@ -171,7 +171,7 @@ impl TrainConfig {
         if self.steps == 0 {
             return Err(RunError::Settings("--steps must be at least 1".into()));
         }
-        if Preset::ALL.iter().all(|p| p.name() != self.structure_style) {
+        if Preset::from_name(&self.structure_style).is_none() {
             let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
             return Err(RunError::Settings(format!(
                 "structure_style '{}': the built-in styles are {}",
@@ -184,8 +184,7 @@ impl TrainConfig {
 
     /// The built-in style that draws the structure targets, where the structure loss is on.
     pub fn structure_preset(&self) -> Option<Preset> {
-        let preset = Preset::ALL.into_iter().find(|p| p.name() == self.structure_style);
-        preset.filter(|_| self.weights.structure > 0.0)
+        Preset::from_name(&self.structure_style).filter(|_| self.weights.structure > 0.0)
     }
 }
 
