@@ -7,8 +7,9 @@
 #   DEMO  the folder demo-data.sh made (heldout-photos/, clips/, comics/heldout/)
 #   OUT   where outputs, JSON figures and table.md go
 # Rows: the unchanged photos (the reference), the comic and webtoon presets, then each model.
-# Columns: fid_vgg and swd to the held-out drawings (lower is closer), SSIM and edge agreement
-# with the input (higher keeps more), warping error of the clips stylized frame by frame
+# Columns: fid_vgg, kid_vgg (with its standard error) and swd to the held-out drawings (lower is
+# closer), SSIM and edge agreement with the input (higher keeps more), colour cast (the mean Oklab
+# hue/chroma shift from the input), warping error of the clips stylized frame by frame
 # (--temporal off: the method's own stability) and with toonflow's flow blend (what `video` does
 # by default), and seconds per megapixel for the held-out images on this machine. Run it on an
 # otherwise idle machine: the speed column is wall-clock time.

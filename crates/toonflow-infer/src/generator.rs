@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use toonflow_imgproc::comic::Preset;
 
 use crate::layers::{upsample2, Conv, ConvNormAct, Depthwise, FeatureMap, InvertedResidual, Norm};
 use crate::modelfile::{self, ModelFileError, ModelInfo, ModelKind};
@@ -39,6 +40,13 @@ pub struct GeneratorConfig {
     /// the model runs at the input's size.
     #[serde(default)]
     pub trained_short_side: Option<usize>,
+    /// The built-in style (`comic`, `webtoon` or `manga`) the network draws over: the output is
+    /// that style's drawing of the photo plus the network's correction, clamped, so training
+    /// starts from the style's flat regions and outlines and the discriminator moves it toward
+    /// the drawings. `None` (the default, and files made before this setting): the network
+    /// draws alone.
+    #[serde(default)]
+    pub base_style: Option<String>,
 }
 
 impl Default for GeneratorConfig {
@@ -50,6 +58,7 @@ impl Default for GeneratorConfig {
             styles: 1,
             full_resolution_kernel: 3,
             trained_short_side: None,
+            base_style: None,
         }
     }
 }
@@ -96,7 +105,19 @@ impl GeneratorConfig {
         if self.base_channels == 0 || self.expansion == 0 || self.styles == 0 {
             return Err("base_channels, expansion and styles must be at least 1".into());
         }
+        if let Some(name) = &self.base_style {
+            if Preset::from_name(name).is_none() {
+                let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+                return Err(format!("base_style '{name}': the built-in styles are {}", names.join(", ")));
+            }
+        }
         Ok(())
+    }
+
+    /// The built-in style the network draws over ([`GeneratorConfig::base_style`]), once
+    /// [`GeneratorConfig::check`] has accepted its name.
+    pub fn base_preset(&self) -> Option<Preset> {
+        self.base_style.as_deref().and_then(Preset::from_name)
     }
 
     /// The last full-resolution kernel of networks made before it could be chosen.
@@ -415,5 +436,9 @@ mod tests {
         let zero = GeneratorConfig { base_channels: 0, ..GeneratorConfig::default() };
         assert!(zero.check().unwrap_err().contains("base_channels"));
         assert_eq!(with(1).check(), Ok(()));
+        let base = |name: &str| GeneratorConfig { base_style: Some(name.into()), ..GeneratorConfig::default() };
+        assert!(base("sketch").check().unwrap_err().contains("base_style 'sketch'"));
+        assert_eq!(base("manga").check(), Ok(()));
+        assert_eq!(base("manga").base_preset(), Some(Preset::Manga));
     }
 }

@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use toonflow_imgproc::color::{linear_to_oklab, oklab_to_linear};
+use toonflow_imgproc::comic::{self, ComicConfig};
 use toonflow_imgproc::guided::guided_upsample;
+use toonflow_imgproc::quantize::Palette;
 use toonflow_imgproc::resize::{resize_plane, ResizeFilter};
 use toonflow_imgproc::{Frame, ImageTensor, Plane};
 
@@ -62,6 +64,8 @@ pub struct ModelStyle {
     generator: CpuGenerator,
     /// The architecture's settings that say how it is applied (its trained size).
     config: GeneratorConfig,
+    /// The built-in style the network draws over, where it has one.
+    base: Option<ComicConfig>,
     style: usize,
     strength: f32,
     keep_colors: bool,
@@ -92,7 +96,8 @@ impl ModelStyle {
         if options.full_resolution {
             config.trained_short_side = None;
         }
-        Self { generator, config, style, strength: options.strength, keep_colors: options.keep_colors }
+        let base = config.base_preset().map(ComicConfig::preset);
+        Self { generator, config, base, style, strength: options.strength, keep_colors: options.keep_colors }
     }
 
     /// The size a `width x height` frame is stylized at, where it is not its own.
@@ -102,15 +107,21 @@ impl ModelStyle {
 
     /// Stylizes a linear-light frame; alpha is kept.
     pub fn apply(&self, frame: &Frame) -> Frame {
-        let image = ImageTensor::from_frame(frame);
-        let styled = match self.working_size(frame.width(), frame.height()) {
-            None => run_generator(&self.generator, &image, self.style, TileConfig::default()),
+        self.apply_with_palette(frame, None).0
+    }
+
+    /// [`ModelStyle::apply`] with the base style's palette given (`Some`: kept from an earlier
+    /// frame of the shot, so a video's colours do not flicker) or fitted (`None`); returns the
+    /// palette the base used, where the model has a base style.
+    pub fn apply_with_palette(&self, frame: &Frame, palette: Option<&Palette>) -> (Frame, Option<Palette>) {
+        let (styled, palette) = match self.working_size(frame.width(), frame.height()) {
+            None => self.draw(frame, palette),
             Some((w, h)) => {
                 // Shrunk in linear light, as `toonflow prepare` shrank the training photos.
                 let rgb = frame.rgb.each_ref().map(|p| resize_plane(p, w, h, ResizeFilter::Area));
-                let small = ImageTensor::from_frame(&Frame::new(rgb, None));
-                let styled = run_generator(&self.generator, &small, self.style, TileConfig::default());
-                upsample(&image, &small, &styled)
+                let small = Frame::new(rgb, None);
+                let (drawn, palette) = self.draw(&small, palette);
+                (upsample(&ImageTensor::from_frame(frame), &ImageTensor::from_frame(&small), &drawn), palette)
             }
         };
         let mut out = styled.to_frame();
@@ -123,7 +134,20 @@ impl ModelStyle {
                 out.rgb[c].data().iter().zip(frame.rgb[c].data()).map(|(&o, &i)| s * o + (1.0 - s) * i).collect();
             Plane::from_vec(frame.width(), frame.height(), blended)
         });
-        Frame::new(rgb, frame.alpha.clone())
+        (Frame::new(rgb, frame.alpha.clone()), palette)
+    }
+}
+
+impl ModelStyle {
+    /// The model's drawing of a frame at the frame's size: the network's output, over its base
+    /// style's drawing where it has one (as in training: `toonflow_model::generator::over_base`).
+    fn draw(&self, frame: &Frame, palette: Option<&Palette>) -> (ImageTensor, Option<Palette>) {
+        let styled = run_generator(&self.generator, &ImageTensor::from_frame(frame), self.style, TileConfig::default());
+        let Some(base) = &self.base else { return (styled, None) };
+        let drawn = comic::stylize_with_palette(frame, base, palette);
+        let base = ImageTensor::from_frame(&drawn.frame);
+        let data = styled.data.iter().zip(&base.data).map(|(s, b)| (s + b).clamp(-1.0, 1.0)).collect();
+        (ImageTensor::new(styled.width, styled.height, data), Some(drawn.palette))
     }
 }
 

@@ -92,7 +92,12 @@ impl Generator {
             decoder_quarter: layers(&config.decoder_quarter(), device),
             decoder_half: layers(&config.decoder_half(), device),
             decoder_full: layers(&config.decoder_full(), device),
-            to_rgb: ReflectConv::new(rgb.channels_in, rgb.channels_out, rgb.kernel, rgb.stride, device),
+            // Over a base style, the untrained network adds nothing: training starts from the
+            // style's drawing exactly.
+            to_rgb: match config.base_style {
+                Some(_) => ReflectConv::zeros(rgb.channels_in, rgb.channels_out, rgb.kernel, device),
+                None => ReflectConv::new(rgb.channels_in, rgb.channels_out, rgb.kernel, rgb.stride, device),
+            },
             receptive_radius: config.receptive_radius(),
         }
     }
@@ -131,6 +136,16 @@ impl Generator {
         let y = tanh(self.to_rgb.forward(y)); // [b, 3, H, W]
         let [b, c, _, _] = y.dims();
         y.slice([0..b, 0..c, 0..h, 0..w])
+    }
+}
+
+/// A generator's drawing: the network's output `drawn`, over `base` (the batch drawn by the
+/// generator's base style, [`GeneratorConfig::base_style`]) where it has one, clamped to the
+/// image range.
+pub fn over_base(drawn: Tensor<4>, base: Option<&Tensor<4>>) -> Tensor<4> {
+    match base {
+        Some(base) => (drawn + base.clone()).clamp(-1.0, 1.0),
+        None => drawn,
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::train_ops::Padding;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::PaddingConfig2d;
+use burn::nn::{Initializer, PaddingConfig2d};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Distribution, Tensor};
 use toonflow_infer::generator::{NormStats, LEAKY_SLOPE, NORM_EPS};
@@ -105,6 +105,15 @@ impl ReflectConv {
             .with_stride([stride, stride])
             .with_groups(groups)
             .with_bias(false)
+            .init(device);
+        Self { conv, pad: kernel / 2 }
+    }
+
+    /// A stride-1 convolution whose weights start at zero (its output is zero until trained).
+    pub fn zeros(channels_in: usize, channels_out: usize, kernel: usize, device: &Device) -> Self {
+        let conv = Conv2dConfig::new([channels_in, channels_out], [kernel, kernel])
+            .with_bias(false)
+            .with_initializer(Initializer::Zeros)
             .init(device);
         Self { conv, pad: kernel / 2 }
     }

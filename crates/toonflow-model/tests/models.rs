@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use toonflow_imgproc::comic::{self, ComicConfig, Preset};
 use toonflow_imgproc::resize::{resize_frame, ResizeFilter};
 use toonflow_imgproc::{Frame, ImageTensor};
 use toonflow_infer::generator::{CpuGenerator, NormStats};
@@ -13,7 +14,7 @@ use toonflow_infer::tiling::{record_stats, run_tiled};
 use toonflow_model::burn;
 use toonflow_model::dcgan::{one_hot, DcganConfig, DCGAN_SIZE};
 use toonflow_model::discriminator::DiscriminatorConfig;
-use toonflow_model::generator::{BurnRun, Generator, GeneratorConfig};
+use toonflow_model::generator::{over_base, BurnRun, Generator, GeneratorConfig};
 use toonflow_model::images;
 use toonflow_model::layers::SpectralConv;
 use toonflow_model::loss::{self, AdversarialLoss};
@@ -377,4 +378,63 @@ fn a_model_runs_at_its_trained_size_and_gives_the_frame_its_own_size_back() {
             / again.data.len() as f32;
     assert!(mean_diff < 0.03, "the upsampled output, shrunk, differs from the model's by {mean_diff} on average");
     assert!(out != full.apply(&large), "the trained size made no difference");
+}
+
+#[test]
+fn a_fresh_generator_over_a_base_style_draws_that_style_exactly_and_a_trained_one_corrects_it() {
+    let device = Device::flex();
+    let config = GeneratorConfig { base_style: Some("comic".into()), ..GeneratorConfig::tiny() };
+    let image = random_image(40, 32, 3);
+    let frame = image.to_frame();
+    let drawn = ImageTensor::from_frame(&comic::stylize(&frame, &ComicConfig::preset(Preset::Comic)).frame);
+
+    // Training's composition: the untrained network adds nothing to the batch's base.
+    let fresh = Generator::new(&config, &device);
+    let base = to_tensor(&drawn, &device);
+    let out = over_base(fresh.forward(to_tensor(&image, &device), None), Some(&base));
+    assert!(max_abs_diff(&output_tensor_to_planar(out).data, &drawn.data) < 1e-6);
+
+    // Inference's: the file says which style to draw over, and the model style draws it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.safetensors");
+    let style = |g: &Generator| {
+        modelfile::save_generator(&path, g, &config, &info()).unwrap();
+        ModelStyle::load(&path, &ModelStyleOptions::default()).unwrap().apply(&frame)
+    };
+    let fresh_out = ImageTensor::from_frame(&style(&fresh));
+    assert!(max_abs_diff(&fresh_out.data, &drawn.data) < 1e-5);
+
+    // For video, the base's palette can be held across a shot: another frame drawn with this
+    // frame's palette is the preset's drawing of it with that palette, not with its own.
+    let model = ModelStyle::load(&path, &ModelStyleOptions::default()).unwrap();
+    let (_, palette) = model.apply_with_palette(&frame, None);
+    let palette = palette.expect("a model over a base style reports its palette");
+    let next = random_image(40, 32, 4).to_frame();
+    let cfg = ComicConfig::preset(Preset::Comic);
+    let (held, _) = model.apply_with_palette(&next, Some(&palette));
+    let want = ImageTensor::from_frame(&comic::stylize_with_palette(&next, &cfg, Some(&palette)).frame);
+    assert!(max_abs_diff(&ImageTensor::from_frame(&held).data, &want.data) < 1e-5);
+
+    // A trained network's output is added to the base (and clamped), as in training.
+    let trained = Generator::new(&GeneratorConfig { base_style: None, ..config.clone() }, &device)
+        .map(&mut RandomizeNormsAndModulation);
+    let net = output_tensor_to_planar(trained.forward(to_tensor(&image, &device), None));
+    let want: Vec<f32> = net.data.iter().zip(&drawn.data).map(|(n, b)| (n + b).clamp(-1.0, 1.0)).collect();
+    let got = ImageTensor::from_frame(&style(&trained));
+    assert!(max_abs_diff(&got.data, &want) < 1e-4, "{}", max_abs_diff(&got.data, &want));
+    assert!(max_abs_diff(&got.data, &drawn.data) > 0.05, "the trained network changed nothing");
+}
+
+#[test]
+fn a_model_file_naming_an_unknown_base_style_is_refused_by_name() {
+    let device = Device::flex();
+    let config = GeneratorConfig::tiny();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.safetensors");
+    let odd = GeneratorConfig { base_style: Some("sketch".into()), ..config.clone() };
+    modelfile::save_generator(&path, &Generator::new(&config, &device), &odd, &info()).unwrap();
+    let err = ModelStyle::load(&path, &ModelStyleOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("base_style 'sketch'"), "{err}");
+    let err = modelfile::load_generator(&path, &device).unwrap_err().to_string();
+    assert!(err.contains("base_style 'sketch'"), "{err}");
 }

@@ -104,11 +104,27 @@ fn main() {
     // preset on the same frame.
     let frame = ImageTensor::new(1280, 720, pattern(1, 720, 1280)).to_frame();
     let trained = GeneratorConfig { trained_short_side: Some(256), ..g_config.clone() };
-    let model_style = ModelStyle::new(cpu.clone(), trained, 0, &ModelStyleOptions::default());
+    let model_style = ModelStyle::new(cpu.clone(), trained.clone(), 0, &ModelStyleOptions::default());
     let ms = time(3, || {
         let _ = model_style.apply(&frame);
     });
     rows.push(("model style, 720p frame".into(), None, Some(ms)));
+    // The narrow network over the comic preset (`train --base-style comic`, 16 base channels,
+    // 4 blocks): the preset at the working size, the network, the upsampling.
+    let narrow = GeneratorConfig {
+        base_channels: 16,
+        residual_blocks: 4,
+        base_style: Some(Preset::Comic.name().into()),
+        ..trained
+    };
+    let narrow_cpu =
+        CpuGenerator::from_tensors(&narrow, &module_tensors(&Generator::new(&narrow, &device)).into_iter().collect())
+            .unwrap();
+    let narrow_style = ModelStyle::new(narrow_cpu, narrow, 0, &ModelStyleOptions::default());
+    let ms = time(5, || {
+        let _ = narrow_style.apply(&frame);
+    });
+    rows.push(("narrow over comic, 720p frame".into(), None, Some(ms)));
     let preset = ComicConfig::preset(Preset::Comic);
     let ms = time(5, || {
         let _ = comic::stylize(&frame, &preset);

@@ -52,13 +52,14 @@ pub fn random_crop(set: &ImageSet, index: usize, crop: usize, flip: bool, rng: &
     out
 }
 
-/// Photo augmentation of a crop in place. A `paired` crop of the same window (the photo's
-/// structure target) turns with it; the colour and noise changes are the photo's alone.
-pub fn augment_photo(crop: &mut Crop, paired: Option<&mut Crop>, side: usize, config: &PhotoAugment, rng: &mut Rng) {
+/// Photo augmentation of a crop in place. `paired` crops of the same window (the photo's
+/// structure target and base drawing) turn with it; the colour and noise changes are the
+/// photo's alone.
+pub fn augment_photo(crop: &mut Crop, paired: &mut [Crop], side: usize, config: &PhotoAugment, rng: &mut Rng) {
     if config.max_rotation > 0.0 && rng.chance(1.0 / 3.0) {
         let angle = rng.range(-config.max_rotation, config.max_rotation).to_radians();
         *crop = rotate(crop, side, angle);
-        if let Some(paired) = paired {
+        for paired in paired {
             *paired = rotate(paired, side, angle);
         }
     }

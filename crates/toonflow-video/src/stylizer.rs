@@ -64,9 +64,28 @@ impl FrameStylizer for ComicStylizer {
     }
 }
 
-/// A trained generator: each frame on its own (the stabilizer steadies the result).
-impl FrameStylizer for ModelStyle {
-    fn stylize(&mut self, frame: &Frame, _refit_look: bool) -> Frame {
-        self.apply(frame)
+/// A trained generator: each frame on its own (the stabilizer steadies the result), except
+/// that a model drawing over a base style keeps that style's palette for the shot, as
+/// [`ComicStylizer`] does.
+pub struct ModelStylizer {
+    model: ModelStyle,
+    palette: Option<Palette>,
+}
+
+impl ModelStylizer {
+    /// The model for video.
+    pub fn new(model: ModelStyle) -> Self {
+        Self { model, palette: None }
+    }
+}
+
+impl FrameStylizer for ModelStylizer {
+    fn stylize(&mut self, frame: &Frame, refit_look: bool) -> Frame {
+        let keep = if refit_look { None } else { self.palette.as_ref() };
+        let (styled, palette) = self.model.apply_with_palette(frame, keep);
+        if keep.is_none() {
+            self.palette = palette;
+        }
+        styled
     }
 }

@@ -196,6 +196,12 @@ pub struct TrainArgs {
     #[arg(long, value_enum, value_name = "STYLE")]
     pub structure: Option<StyleArg>,
 
+    /// Draw over this built-in style: the generator learns a correction to the style's drawing of
+    /// each photo (it starts as that style exactly, and the discriminator moves it toward your
+    /// drawings). The model file records it; `stylize --model` draws the same base.
+    #[arg(long, value_enum, value_name = "STYLE")]
+    pub base_style: Option<StyleArg>,
+
     /// Let a resumed run go on with other loss weights or temporal settings than its checkpoint
     /// (without it, a changed setting is refused, so a forgotten flag cannot change a run).
     #[arg(long)]

@@ -150,6 +150,9 @@ pub fn run_train(args: &TrainArgs, quiet: bool, cancel: &AtomicBool) -> Result<b
         config.structure_style = preset.name().into();
         config.weights.structure = config.weights.structure.max(1.0);
     }
+    if let Some(StyleArg(preset)) = args.base_style {
+        config.generator.base_style = Some(preset.name().into());
+    }
     // Resolved once against the dataset: what prints is what runs and what the checkpoint stores.
     let plan = TrainingPlan::new(&args.data, config).map_err(run_error)?;
     refuse_overlap(&args.output, &[&args.data])?;

@@ -10,7 +10,7 @@ use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
 use toonflow_imgproc::resize::ResizeFilter;
 use toonflow_video::ffmpeg::{probe, Span, VideoError, VideoFormat};
 use toonflow_video::pipeline::{run, VideoJob};
-use toonflow_video::stylizer::ComicStylizer;
+use toonflow_video::stylizer::{ComicStylizer, ModelStylizer};
 use toonflow_video::temporal::{TemporalConfig, TemporalMode};
 
 /// Runs `toonflow video`.
@@ -56,7 +56,7 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         bar.set_position(done);
     };
     let stylizer: Box<dyn toonflow_video::stylizer::FrameStylizer> = match crate::model::load_optional(&args.style)? {
-        Some(model) => Box::new(model),
+        Some(model) => Box::new(ModelStylizer::new(model)),
         None => Box::new(ComicStylizer::new(style_config(&args.style), args.style.tone)),
     };
     let report = match run(&job, &info, stylizer, &progress, cancel) {

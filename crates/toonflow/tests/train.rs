@@ -170,6 +170,39 @@ fn train_resumes_and_its_model_stylizes() {
 }
 
 #[test]
+fn a_generator_trained_over_a_base_style_starts_from_that_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = prepared(dir.path());
+    let (run, config) = (dir.path().join("run"), dir.path().join("tiny.json"));
+    let train = ["-q", "train", s(&data), "-o", s(&run), "--config", s(&config), "--base-style", "comic"];
+    let out = toonflow(&[&train[..], &["--print-config"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["generator"]["base_style"], "comic");
+    let out = toonflow(&[&train[..], &["--steps", "3"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Three steps move the correction little: the model draws what the comic style draws at the
+    // model's trained size, far closer to it than the photo is.
+    let photo = fixture("photo.jpg");
+    let draw = |name: &str, flags: &[&str]| {
+        let path = dir.path().join(name);
+        let out = toonflow(&[&["-q", "stylize", s(&photo), "-o", s(&path)], flags].concat());
+        assert!(out.status.success(), "{}", stderr(&out));
+        image::open(&path).unwrap().to_rgb8()
+    };
+    let model = run.join("model.safetensors");
+    let full = draw("model.png", &["--model", s(&model), "--full-resolution"]);
+    let preset = draw("preset.png", &["--style", "comic"]);
+    let mean_diff = |a: &image::RgbImage, b: &image::RgbImage| {
+        a.as_raw().iter().zip(b.as_raw()).map(|(&x, &y)| (x as f64 - y as f64).abs()).sum::<f64>() / a.len() as f64
+    };
+    let photo = image::open(&photo).unwrap().to_rgb8();
+    let (to_preset, photo_to_preset) = (mean_diff(&full, &preset), mean_diff(&photo, &preset));
+    assert!(to_preset < 0.25 * photo_to_preset, "model {to_preset:.1} and photo {photo_to_preset:.1} from the preset");
+}
+
+#[test]
 fn training_without_vgg_weights_says_how_to_get_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = prepared(dir.path());

@@ -171,6 +171,7 @@ impl TrainConfig {
         if self.steps == 0 {
             return Err(RunError::Settings("--steps must be at least 1".into()));
         }
+        self.generator.check().map_err(|e| RunError::Settings(format!("generator: {e}")))?;
         if Preset::from_name(&self.structure_style).is_none() {
             let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
             return Err(RunError::Settings(format!(

@@ -40,6 +40,8 @@ pub(super) struct Data {
     pub names: Vec<String>,
     /// Each training photo drawn by a built-in style, where the structure loss is on.
     pub structure: Option<ImageSet>,
+    /// Each training photo drawn by the generator's base style, where it has one.
+    pub base: Option<ImageSet>,
 }
 
 impl Data {
@@ -56,11 +58,25 @@ impl Data {
             styles,
             names: info.styles.iter().map(|s| s.name.clone()).collect(),
             structure: None,
+            base: None,
         })
     }
 
     /// Adds the structure targets: every training photo drawn by `preset` at its prepared size.
     pub fn with_structure(mut self, preset: Preset) -> Data {
+        self.structure = Some(self.drawn_by(preset));
+        self
+    }
+
+    /// Adds the base drawings a generator with a base style draws over: every training photo
+    /// drawn by `preset` at its prepared size.
+    pub fn with_base(mut self, preset: Preset) -> Data {
+        self.base = Some(self.drawn_by(preset));
+        self
+    }
+
+    /// Every training photo drawn by `preset` at its prepared size.
+    fn drawn_by(&self, preset: Preset) -> ImageSet {
         let size = self.photos.size;
         let config = ComicConfig::preset(preset);
         let drawn: Vec<Vec<u8>> = (0..self.photos.len())
@@ -73,8 +89,7 @@ impl Data {
         for (i, rgb) in drawn.iter().enumerate() {
             set.push(format!("{} ({})", self.photos.name(i), preset.name()), rgb);
         }
-        self.structure = Some(set);
-        self
+        set
     }
 }
 
@@ -83,6 +98,8 @@ pub(super) struct Batch {
     pub photos: Tensor<4>,
     /// The photos' structure targets, the same windows (when the dataset has them).
     pub structure: Option<Tensor<4>>,
+    /// The photos' base drawings, the same windows (when the generator has a base style).
+    pub base: Option<Tensor<4>>,
     pub style: Tensor<4>,
     pub smoothed: Tensor<4>,
     pub labels: Tensor<1, Int>,
@@ -93,18 +110,28 @@ impl Batch {
     pub fn draw(config: &TrainConfig, data: &Data, rng: &mut Rng, device: &Device) -> Batch {
         let (b, crop) = (config.batch, config.crop);
         let mut photos = Vec::with_capacity(b * 3 * crop * crop);
-        let (mut style, mut smoothed, mut labels, mut structure) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut style, mut smoothed, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut structure, mut base) = (Vec::new(), Vec::new());
         let flip = config.photo_augment.flip;
+        let paired_sets: Vec<&ImageSet> = [&data.structure, &data.base].into_iter().flatten().collect();
         for _ in 0..b {
             let index = rng.below(data.photos.len());
-            // The same window of the photo and of its structure target (drawn from a copy of
-            // the generator, so runs without targets draw exactly what they drew before).
-            let mut twin = rng.clone();
+            // The same window of the photo and of its structure target and base drawing (drawn
+            // from copies of the generator, so runs without them draw exactly what they drew
+            // before).
+            let twin = rng.clone();
             let mut p = random_crop(&data.photos, index, crop, flip, rng);
-            let mut target = data.structure.as_ref().map(|set| random_crop(set, index, crop, flip, &mut twin));
-            augment_photo(&mut p, target.as_mut(), crop, &config.photo_augment, rng);
+            let mut paired: Vec<Vec<f32>> =
+                paired_sets.iter().map(|set| random_crop(set, index, crop, flip, &mut twin.clone())).collect();
+            augment_photo(&mut p, &mut paired, crop, &config.photo_augment, rng);
             photos.extend(p);
-            structure.extend(target.unwrap_or_default());
+            let mut paired = paired.into_iter();
+            if data.structure.is_some() {
+                structure.extend(paired.next().unwrap_or_default());
+            }
+            if data.base.is_some() {
+                base.extend(paired.next().unwrap_or_default());
+            }
             let label = rng.below(data.styles.len());
             let (set, smooth) = &data.styles[label];
             let index = rng.below(set.len());
@@ -117,6 +144,7 @@ impl Batch {
         let tensor = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [b, 3, crop, crop]), device);
         Batch {
             structure: (!structure.is_empty()).then(|| tensor(structure)),
+            base: (!base.is_empty()).then(|| tensor(base)),
             photos: tensor(photos),
             style: tensor(style),
             smoothed: tensor(smoothed),
@@ -149,6 +177,7 @@ mod tests {
             styles: vec![(style, smoothed)],
             names: vec!["s".into()],
             structure: None,
+            base: None,
         }
     }
 
@@ -163,15 +192,16 @@ mod tests {
         };
         let device = Device::flex();
         let plain = data(32);
-        // A target equal to the photo shows the alignment exactly.
-        let paired = Data { structure: Some(plain.photos.clone()), ..data(32) };
+        // Targets and bases equal to the photos show the alignment exactly.
+        let paired = Data { structure: Some(plain.photos.clone()), base: Some(plain.photos.clone()), ..data(32) };
         for seed in 0..4 {
             let with = Batch::draw(&config, &paired, &mut Rng::new(seed), &device);
             let without = Batch::draw(&config, &plain, &mut Rng::new(seed), &device);
             let photos = images::values(with.photos.clone());
             assert_eq!(images::values(with.structure.unwrap()), photos, "seed {seed}");
+            assert_eq!(images::values(with.base.unwrap()), photos, "seed {seed}");
             // Targets change nothing else a batch draws.
-            assert!(without.structure.is_none());
+            assert!(without.structure.is_none() && without.base.is_none());
             assert_eq!(images::values(without.photos), photos, "seed {seed}");
             assert_eq!(images::values(without.style), images::values(with.style), "seed {seed}");
         }
@@ -186,5 +216,8 @@ mod tests {
             comic::stylize(&Frame::from_srgb8(32, 32, 3, d.photos.image(1)), &ComicConfig::preset(Preset::Manga));
         assert_eq!(targets.image(1), want.frame.to_srgb8(false).as_slice());
         assert_eq!(targets.name(1), "p1 (manga)");
+        let based = d.with_base(Preset::Comic);
+        assert_eq!(based.base.as_ref().unwrap().name(1), "p1 (comic)");
+        assert_eq!(based.structure.as_ref().unwrap().name(1), "p1 (manga)");
     }
 }

@@ -18,10 +18,11 @@ use std::sync::atomic::AtomicBool;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
+use toonflow_imgproc::comic::{self, ComicConfig};
 use toonflow_imgproc::ImageTensor;
 use toonflow_model::burn;
 use toonflow_model::discriminator::PatchDiscriminator;
-use toonflow_model::generator::Generator;
+use toonflow_model::generator::{over_base, Generator, GeneratorConfig};
 use toonflow_model::images;
 use toonflow_model::modelfile::{self, ModelInfo};
 use toonflow_model::vgg::Vgg16;
@@ -95,6 +96,9 @@ pub fn train(
     if let Some(preset) = config.structure_preset() {
         data = data.with_structure(preset);
     }
+    if let Some(preset) = config.generator.base_preset() {
+        data = data.with_base(preset);
+    }
     let run = RunDir::create(run_dir)?;
     let vgg = match config.features {
         FeatureNet::Vgg16 => Some(Vgg16::load(device)?),
@@ -128,7 +132,8 @@ impl Trainer for Job<'_> {
     }
 
     fn write_samples(&self, run: &RunDir) -> Result<(), RunError> {
-        let grid = sample_grid(&self.nets.g.valid(), self.data, &self.device.clone().inner());
+        let grid =
+            sample_grid(&self.nets.g.valid(), &self.state.config.generator, self.data, &self.device.clone().inner());
         toonflow_imageio::write_image(&grid, &run.sample_path(self.state.step))?;
         Ok(())
     }
@@ -156,16 +161,24 @@ impl Trainer for Job<'_> {
 }
 
 /// Validation photos through the generator: a row of photos over a row of results per style.
-fn sample_grid(g: &Generator, data: &Data, device: &Device) -> toonflow_imgproc::Frame {
+fn sample_grid(g: &Generator, config: &GeneratorConfig, data: &Data, device: &Device) -> toonflow_imgproc::Frame {
     let set = if data.validation.is_empty() { &data.photos } else { &data.validation };
     let count = set.len().min(4);
     let photos: Vec<ImageTensor> =
         (0..count).map(|i| ImageTensor::from_srgb8(set.size, set.size, set.image(i))).collect();
+    let bases: Vec<Option<Tensor<4>>> = photos
+        .iter()
+        .map(|photo| {
+            let preset = config.base_preset()?;
+            let drawn = comic::stylize(&photo.to_frame(), &ComicConfig::preset(preset)).frame;
+            Some(images::to_tensor(&[&ImageTensor::from_frame(&drawn)], device))
+        })
+        .collect();
     let mut tiles = photos.clone();
     for style in 0..data.names.len() {
-        for photo in &photos {
+        for (photo, base) in photos.iter().zip(&bases) {
             let s = Tensor::<1, Int>::from_data(TensorData::new(vec![style as i64], [1]), device);
-            let y = g.forward(images::to_tensor(&[photo], device), Some(&s));
+            let y = over_base(g.forward(images::to_tensor(&[photo], device), Some(&s)), base.as_ref());
             tiles.extend(images::from_tensor(y));
         }
     }

@@ -5,6 +5,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use toonflow_model::burn;
+use toonflow_model::generator::over_base;
 use toonflow_model::images;
 use toonflow_model::loss;
 
@@ -69,7 +70,7 @@ impl Job<'_> {
         };
         if self.state.step < config.warmup_steps {
             log.phase = "warmup".into();
-            let fake = self.nets.g.forward(batch.photos.clone(), labels);
+            let fake = over_base(self.nets.g.forward(batch.photos.clone(), labels), batch.base.as_ref());
             let structure = structure_loss(&fake);
             let mut total = (features(fake) - features(batch.photos.clone()).detach()).abs().mean() * w.content as f64;
             log.content = scalar(&total);
@@ -87,8 +88,9 @@ impl Job<'_> {
         let p = if config.ada.enabled { self.state.ada.p } else { 0.0 };
 
         // One generator pass serves both steps: D sees it detached, and G's weights do not
-        // change before its own step.
-        let fake = self.nets.g.forward(batch.photos.clone(), labels);
+        // change before its own step. `drawn` is the network's own output (without its base).
+        let drawn = self.nets.g.forward(batch.photos.clone(), labels);
+        let fake = over_base(drawn.clone(), batch.base.as_ref());
 
         // Discriminator step.
         self.nets.d = self.nets.d.clone().power_iteration();
@@ -125,7 +127,8 @@ impl Job<'_> {
         let tv = loss::total_variation(fake.clone()) * w.total_variation as f64;
         let mut total = g_adv.clone() + content.clone() + style.clone() + color.clone() + tv.clone();
         if w.equivariance > 0.0 {
-            let eq = self.equivariance_loss(&batch.photos, &fake, labels) * w.equivariance as f64;
+            // On the network's own output: a base style's steadiness is the style's.
+            let eq = self.equivariance_loss(&batch.photos, &drawn, labels) * w.equivariance as f64;
             log.equivariance = scalar(&eq);
             total = total + eq;
         }
@@ -134,7 +137,7 @@ impl Job<'_> {
             total = total + structure;
         }
         if w.noise_robustness > 0.0 {
-            let noisy = self.noise_robustness_loss(&batch.photos, &fake, labels) * w.noise_robustness as f64;
+            let noisy = self.noise_robustness_loss(&batch.photos, &drawn, labels) * w.noise_robustness as f64;
             log.noise_robustness = scalar(&noisy);
             total = total + noisy;
         }
