@@ -220,8 +220,12 @@ fn ada_probability_rises_when_the_discriminator_overfits() {
     train_config.optimizer.lr_discriminator = 2e-3;
     train_config.optimizer.lr_generator = 1e-5;
     let logs = run(&data, &dir.path().join("run"), train_config);
-    let last = logs.last().unwrap();
-    assert!(last.ada_p > 0.0, "ADA p stayed at 0 (rt = {})", last.ada_rt);
+    // p follows D's sign statistic up and down (D at this learning rate oscillates, and the
+    // float sums follow the thread schedule), so the property is p's level over the second
+    // half of the run, not its value at one step.
+    let late = &logs[logs.len() / 2..];
+    let mean_p = late.iter().map(|l| l.ada_p).sum::<f32>() / late.len() as f32;
+    assert!(mean_p > 0.1, "ADA p averaged {mean_p} over the second half (last rt = {})", logs[logs.len() - 1].ada_rt);
 }
 
 #[test]
