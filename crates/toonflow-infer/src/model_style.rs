@@ -136,9 +136,7 @@ impl ModelStyle {
         });
         (Frame::new(rgb, frame.alpha.clone()), palette)
     }
-}
 
-impl ModelStyle {
     /// The model's drawing of a frame at the frame's size: the network's output, over its base
     /// style's drawing where it has one (as in training: `toonflow_model::generator::over_base`).
     fn draw(&self, frame: &Frame, palette: Option<&Palette>) -> (ImageTensor, Option<Palette>) {

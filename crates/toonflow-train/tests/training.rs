@@ -75,6 +75,12 @@ fn tiny_config(steps: usize) -> TrainConfig {
     }
 }
 
+/// The means of a loss's first three and last three values (single steps are noisy).
+fn first_and_last_means(values: &[f32]) -> (f32, f32) {
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    (mean(&values[..3]), mean(&values[values.len() - 3..]))
+}
+
 fn run(data: &Path, out: &Path, config: TrainConfig) -> Vec<StepLog> {
     let mut logs = Vec::new();
     let outcome = train(
@@ -133,8 +139,7 @@ fn content_loss_falls_and_the_discriminator_learns() {
     config.warmup_steps = 30;
     let logs = run(&data, &dir.path().join("run"), config);
     let warmup: Vec<f32> = logs.iter().filter(|l| l.phase == "warmup").map(|l| l.content).collect();
-    let first = warmup[..3].iter().sum::<f32>() / 3.0;
-    let last = warmup[warmup.len() - 3..].iter().sum::<f32>() / 3.0;
+    let (first, last) = first_and_last_means(&warmup);
     assert!(last < 0.8 * first, "warm-up content loss {first} → {last}");
     let adversarial: Vec<&StepLog> = logs.iter().filter(|l| l.phase == "adversarial").collect();
     let tail = &adversarial[adversarial.len() - 10..];
@@ -156,8 +161,7 @@ fn the_structure_loss_pulls_the_generator_toward_the_photos_drawn_by_a_preset() 
     config.structure_style = "manga".into();
     let logs = run(&data, &dir.path().join("run"), config.clone());
     let structure: Vec<f32> = logs.iter().map(|l| l.structure).collect();
-    let first = structure[..3].iter().sum::<f32>() / 3.0;
-    let last = structure[structure.len() - 3..].iter().sum::<f32>() / 3.0;
+    let (first, last) = first_and_last_means(&structure);
     assert!(first > 0.0 && last < 0.8 * first, "structure loss {first} → {last}");
     assert!(logs.iter().all(|l| (l.g_total - l.content - l.structure).abs() < 1e-4 * l.g_total.max(1.0)));
     // The model remembers the prepared size, and so runs at it.

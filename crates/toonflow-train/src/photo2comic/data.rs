@@ -42,6 +42,8 @@ pub(super) struct Data {
     pub structure: Option<ImageSet>,
     /// Each training photo drawn by the generator's base style, where it has one.
     pub base: Option<ImageSet>,
+    /// Each validation photo drawn by the base style (for the sample grids).
+    pub validation_base: Option<ImageSet>,
 }
 
 impl Data {
@@ -59,38 +61,38 @@ impl Data {
             names: info.styles.iter().map(|s| s.name.clone()).collect(),
             structure: None,
             base: None,
+            validation_base: None,
         })
     }
 
     /// Adds the structure targets: every training photo drawn by `preset` at its prepared size.
     pub fn with_structure(mut self, preset: Preset) -> Data {
-        self.structure = Some(self.drawn_by(preset));
+        self.structure = Some(drawn_by(&self.photos, preset));
         self
     }
 
-    /// Adds the base drawings a generator with a base style draws over: every training photo
-    /// drawn by `preset` at its prepared size.
+    /// Adds the base drawings a generator with a base style draws over: every training and
+    /// validation photo drawn by `preset` at its prepared size.
     pub fn with_base(mut self, preset: Preset) -> Data {
-        self.base = Some(self.drawn_by(preset));
+        self.base = Some(drawn_by(&self.photos, preset));
+        self.validation_base = Some(drawn_by(&self.validation, preset));
         self
     }
+}
 
-    /// Every training photo drawn by `preset` at its prepared size.
-    fn drawn_by(&self, preset: Preset) -> ImageSet {
-        let size = self.photos.size;
-        let config = ComicConfig::preset(preset);
-        let drawn: Vec<Vec<u8>> = (0..self.photos.len())
-            .into_par_iter()
-            .map(|i| {
-                comic::stylize(&Frame::from_srgb8(size, size, 3, self.photos.image(i)), &config).frame.to_srgb8(false)
-            })
-            .collect();
-        let mut set = ImageSet::new(size);
-        for (i, rgb) in drawn.iter().enumerate() {
-            set.push(format!("{} ({})", self.photos.name(i), preset.name()), rgb);
-        }
-        set
+/// Every image of `set` drawn by `preset` at the set's size.
+fn drawn_by(set: &ImageSet, preset: Preset) -> ImageSet {
+    let size = set.size;
+    let config = ComicConfig::preset(preset);
+    let drawn: Vec<Vec<u8>> = (0..set.len())
+        .into_par_iter()
+        .map(|i| comic::stylize(&Frame::from_srgb8(size, size, 3, set.image(i)), &config).frame.to_srgb8(false))
+        .collect();
+    let mut out = ImageSet::new(size);
+    for (i, rgb) in drawn.iter().enumerate() {
+        out.push(format!("{} ({})", set.name(i), preset.name()), rgb);
     }
+    out
 }
 
 /// One batch: augmented photos, and style images with their smoothed copies, per item style.
@@ -178,6 +180,7 @@ mod tests {
             names: vec!["s".into()],
             structure: None,
             base: None,
+            validation_base: None,
         }
     }
 

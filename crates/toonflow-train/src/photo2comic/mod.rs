@@ -18,11 +18,10 @@ use std::sync::atomic::AtomicBool;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
-use toonflow_imgproc::comic::{self, ComicConfig};
 use toonflow_imgproc::ImageTensor;
 use toonflow_model::burn;
 use toonflow_model::discriminator::PatchDiscriminator;
-use toonflow_model::generator::{over_base, Generator, GeneratorConfig};
+use toonflow_model::generator::{over_base, Generator};
 use toonflow_model::images;
 use toonflow_model::modelfile::{self, ModelInfo};
 use toonflow_model::vgg::Vgg16;
@@ -30,6 +29,7 @@ use toonflow_model::vgg::Vgg16;
 pub use config::{AdaptiveWeightConfig, FeatureNet, TemporalRegConfig, TrainConfig};
 pub use step::StepLog;
 
+use crate::imageset::ImageSet;
 use crate::prepare::DatasetInfo;
 use crate::run::{
     drive, start_or_resume, Adversaries, Cadence, OnResume, Outcome, RunDir, RunError, RunState, Trainer,
@@ -132,8 +132,7 @@ impl Trainer for Job<'_> {
     }
 
     fn write_samples(&self, run: &RunDir) -> Result<(), RunError> {
-        let grid =
-            sample_grid(&self.nets.g.valid(), &self.state.config.generator, self.data, &self.device.clone().inner());
+        let grid = sample_grid(&self.nets.g.valid(), self.data, &self.device.clone().inner());
         toonflow_imageio::write_image(&grid, &run.sample_path(self.state.step))?;
         Ok(())
     }
@@ -160,20 +159,16 @@ impl Trainer for Job<'_> {
     }
 }
 
-/// Validation photos through the generator: a row of photos over a row of results per style.
-fn sample_grid(g: &Generator, config: &GeneratorConfig, data: &Data, device: &Device) -> toonflow_imgproc::Frame {
-    let set = if data.validation.is_empty() { &data.photos } else { &data.validation };
+/// Validation photos through the generator (over their base drawings where it has a base
+/// style): a row of photos over a row of results per style.
+fn sample_grid(g: &Generator, data: &Data, device: &Device) -> toonflow_imgproc::Frame {
+    let (set, bases) =
+        if data.validation.is_empty() { (&data.photos, &data.base) } else { (&data.validation, &data.validation_base) };
     let count = set.len().min(4);
-    let photos: Vec<ImageTensor> =
-        (0..count).map(|i| ImageTensor::from_srgb8(set.size, set.size, set.image(i))).collect();
-    let bases: Vec<Option<Tensor<4>>> = photos
-        .iter()
-        .map(|photo| {
-            let preset = config.base_preset()?;
-            let drawn = comic::stylize(&photo.to_frame(), &ComicConfig::preset(preset)).frame;
-            Some(images::to_tensor(&[&ImageTensor::from_frame(&drawn)], device))
-        })
-        .collect();
+    let tile = |s: &ImageSet, i: usize| ImageTensor::from_srgb8(s.size, s.size, s.image(i));
+    let photos: Vec<ImageTensor> = (0..count).map(|i| tile(set, i)).collect();
+    let bases: Vec<Option<Tensor<4>>> =
+        (0..count).map(|i| bases.as_ref().map(|b| images::to_tensor(&[&tile(b, i)], device))).collect();
     let mut tiles = photos.clone();
     for style in 0..data.names.len() {
         for (photo, base) in photos.iter().zip(&bases) {
