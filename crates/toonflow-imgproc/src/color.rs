@@ -127,14 +127,16 @@ impl Frame {
             let [r, g, b] = &self.rgb;
             let (r, g, b) = (r.row(y), g.row(y), b.row(y));
             let a = self.alpha.as_ref().map(|a| a.row(y));
-            for (x, px) in row.chunks_exact_mut(channels).enumerate() {
-                px[0] = linear_to_srgb8(r[x]);
-                px[1] = linear_to_srgb8(g[x]);
-                px[2] = linear_to_srgb8(b[x]);
-                if with_alpha {
-                    px[3] = a.map_or(255, |a| (a[x].clamp(0.0, 1.0) * 255.0).round() as u8);
+            crate::simd::dispatch(|| {
+                for (x, px) in row.chunks_exact_mut(channels).enumerate() {
+                    px[0] = linear_to_srgb8(r[x]);
+                    px[1] = linear_to_srgb8(g[x]);
+                    px[2] = linear_to_srgb8(b[x]);
+                    if with_alpha {
+                        px[3] = a.map_or(255, |a| (a[x].clamp(0.0, 1.0) * 255.0).round() as u8);
+                    }
                 }
-            }
+            })
         });
         out
     }
@@ -162,10 +164,33 @@ pub fn luma(frame: &Frame) -> Plane {
     let mut out = Plane::new(frame.width(), frame.height());
     out.par_rows_mut().enumerate().for_each(|(y, row)| {
         let (r, g, b) = (r.row(y), g.row(y), b.row(y));
-        for (x, o) in row.iter_mut().enumerate() {
-            let encoded = [r[x], g[x], b[x]].map(|v| linear_to_srgb8(v) as f32);
-            *o = luma_of(encoded) * SCALE;
-        }
+        crate::simd::dispatch(|| {
+            for (x, o) in row.iter_mut().enumerate() {
+                let encoded = [r[x], g[x], b[x]].map(|v| linear_to_srgb8(v) as f32);
+                *o = luma_of(encoded) * SCALE;
+            }
+        })
+    });
+    out
+}
+
+/// [`luma`] of an 8-bit sRGB picture straight from its interleaved RGB samples: the same values
+/// (`luma` reads a linear frame through the 8-bit encoding) without the encoding, for video,
+/// whose decoder has the samples at hand.
+///
+/// # Panics
+/// If `rgb.len() != width * height * 3`.
+pub fn luma_srgb8(width: usize, height: usize, rgb: &[u8]) -> Plane {
+    const SCALE: f32 = 1.0 / 255.0;
+    assert_eq!(rgb.len(), width * height * 3, "interleaved RGB data length");
+    let mut out = Plane::new(width, height);
+    out.par_rows_mut().enumerate().for_each(|(y, row)| {
+        let src = &rgb[y * width * 3..(y + 1) * width * 3];
+        crate::simd::dispatch(|| {
+            for (o, px) in row.iter_mut().zip(src.chunks_exact(3)) {
+                *o = luma_of([px[0] as f32, px[1] as f32, px[2] as f32]) * SCALE;
+            }
+        })
     });
     out
 }
@@ -220,12 +245,14 @@ pub fn frame_to_oklab(frame: &Frame) -> [Plane; 3] {
     ol.par_rows_mut().zip(oa.par_rows_mut()).zip(ob.par_rows_mut()).enumerate().for_each(|(y, ((lr, ar), br))| {
         let [r, g, b] = &frame.rgb;
         let (r, g, b) = (r.row(y), g.row(y), b.row(y));
-        for x in 0..w {
-            let [l, a, bb] = linear_to_oklab([r[x], g[x], b[x]]);
-            lr[x] = l;
-            ar[x] = a;
-            br[x] = bb;
-        }
+        crate::simd::dispatch(|| {
+            for x in 0..w {
+                let [l, a, bb] = linear_to_oklab([r[x], g[x], b[x]]);
+                lr[x] = l;
+                ar[x] = a;
+                br[x] = bb;
+            }
+        })
     });
     out
 }
@@ -279,6 +306,12 @@ mod tests {
         let red = luma(&Frame::filled(1, 1, [1.0, 0.0, 0.0])).get(0, 0);
         assert!((green - 0.587).abs() < 1e-6 && (red - 0.299).abs() < 1e-6);
         assert!((luma_of([-1.0; 3]) + 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn luma_from_srgb8_samples_is_the_luma_of_the_decoded_frame() {
+        let bytes: Vec<u8> = (0..37 * 5 * 3).map(|i| ((i * 97 + i / 7) % 256) as u8).collect();
+        assert_eq!(luma_srgb8(37, 5, &bytes), luma(&Frame::from_srgb8(37, 5, 3, &bytes)));
     }
 
     #[test]

@@ -101,48 +101,73 @@ fn box_of_product(a: &Plane, b: &Plane, r: usize) -> Plane {
 /// (row-major, `A[c][k]` maps guide channel `c` to output channel `k`) then 3 planes of `b`.
 fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32) -> Vec<Plane> {
     let (w, h) = (guide[0].width(), guide[0].height());
+    // A self-guided fit (each smoothing pass) has its cross moments among the guide's own.
+    let self_guided = std::ptr::eq(guide, target);
     let mean_i: Vec<Plane> = guide.par_iter().map(|p| box_mean(p, r)).collect();
-    let mean_p: Vec<Plane> = target.par_iter().map(|p| box_mean(p, r)).collect();
     let ii: Vec<Plane> = PAIRS.par_iter().map(|&(c, d)| box_of_product(&guide[c], &guide[d], r)).collect();
-    let ip: Vec<Plane> = (0..9).into_par_iter().map(|j| box_of_product(&guide[j / 3], &target[j % 3], r)).collect();
-    let n = w * h;
+    let (mean_p, ip): (Vec<Plane>, Vec<Plane>) = if self_guided {
+        (Vec::new(), Vec::new())
+    } else {
+        rayon::join(
+            || target.par_iter().map(|p| box_mean(p, r)).collect(),
+            || (0..9).into_par_iter().map(|j| box_of_product(&guide[j / 3], &target[j % 3], r)).collect(),
+        )
+    };
+    let mean_p: [&Plane; 3] = std::array::from_fn(|k| if self_guided { &mean_i[k] } else { &mean_p[k] });
+    let ip: [&Plane; 9] = std::array::from_fn(|j| {
+        let (c, k) = (j / 3, j % 3);
+        if self_guided {
+            &ii[PAIRS.iter().position(|&p| p == (c.min(k), c.max(k))).expect("a pair")]
+        } else {
+            &ip[j]
+        }
+    });
     // Per pixel: A = (S + eps I)^-1 C with S the guide's covariance and C its covariance with
-    // the target; b = mean(p) - A^T mean(I).
-    let results: Vec<[f32; 12]> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mi = [mean_i[0].data()[i], mean_i[1].data()[i], mean_i[2].data()[i]];
-            let mut sigma = [[0f32; 3]; 3];
-            for (j, &(a, b)) in PAIRS.iter().enumerate() {
-                let v = ii[j].data()[i] - mi[a] * mi[b];
-                sigma[a][b] = v;
-                sigma[b][a] = v;
-            }
-            for (d, row) in sigma.iter_mut().enumerate() {
-                row[d] += eps;
-            }
-            let inv = invert3(&sigma);
-            let mut cov = [[0f32; 3]; 3];
-            for (j, plane) in ip.iter().enumerate() {
-                let (c, k) = (j / 3, j % 3);
-                cov[c][k] = plane.data()[i] - mi[c] * mean_p[k].data()[i];
-            }
-            let mut out = [0f32; 12];
-            for k in 0..3 {
-                let mut bk = mean_p[k].data()[i];
-                for c in 0..3 {
-                    let a = inv[c][0] * cov[0][k] + inv[c][1] * cov[1][k] + inv[c][2] * cov[2][k];
-                    out[c * 3 + k] = a;
-                    bk -= a * mi[c];
+    // the target; b = mean(p) - A^T mean(I). Row by row, the 12 results of a row side by side
+    // (one buffer, parallel over rows), in straight-line loops over x that vectorize.
+    let mut solved = vec![0f32; 12 * w * h];
+    solved.par_chunks_mut(12 * w).enumerate().for_each(|(y, out)| {
+        let mi: [&[f32]; 3] = std::array::from_fn(|c| &mean_i[c].row(y)[..w]);
+        let mp: [&[f32]; 3] = std::array::from_fn(|k| &mean_p[k].row(y)[..w]);
+        let s: [&[f32]; 6] = std::array::from_fn(|j| &ii[j].row(y)[..w]);
+        let cp: [&[f32]; 9] = std::array::from_fn(|j| &ip[j].row(y)[..w]);
+        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(w).collect();
+        let outs: &mut [&mut [f32]; 12] = outs.as_mut_slice().try_into().expect("12 rows");
+        crate::simd::dispatch(|| {
+            for x in 0..w {
+                let m = [mi[0][x], mi[1][x], mi[2][x]];
+                let mut sigma = [[0f32; 3]; 3];
+                for (j, &(a, b)) in PAIRS.iter().enumerate() {
+                    let v = s[j][x] - m[a] * m[b];
+                    sigma[a][b] = v;
+                    sigma[b][a] = v;
                 }
-                out[9 + k] = bk;
+                for (d, row) in sigma.iter_mut().enumerate() {
+                    row[d] += eps;
+                }
+                let inv = invert3(&sigma);
+                let mut cov = [[0f32; 3]; 3];
+                for (j, c) in cp.iter().enumerate() {
+                    cov[j / 3][j % 3] = c[x] - m[j / 3] * mp[j % 3][x];
+                }
+                for k in 0..3 {
+                    let mut bk = mp[k][x];
+                    for c in 0..3 {
+                        let a = inv[c][0] * cov[0][k] + inv[c][1] * cov[1][k] + inv[c][2] * cov[2][k];
+                        outs[c * 3 + k][x] = a;
+                        bk -= a * m[c];
+                    }
+                    outs[9 + k][x] = bk;
+                }
             }
-            out
         })
-        .collect();
+    });
     (0..12)
         .into_par_iter()
-        .map(|k| box_mean(&Plane::from_vec(w, h, results.iter().map(|v| v[k]).collect()), r))
+        .map(|k| {
+            let plane = Plane::from_vec(w, h, solved.chunks_exact(w).skip(k).step_by(12).flatten().copied().collect());
+            box_mean(&plane, r)
+        })
         .collect()
 }
 
@@ -179,40 +204,66 @@ fn upsample_taps(full: usize, low: usize, scale: f32) -> Vec<(usize, usize, f32)
         .collect()
 }
 
-/// Bilinearly upsamples the coefficients row by row (`[x, y]` full samples to a low one) and
-/// applies `q_k = sum_c A[c][k] I_c + b_k`.
+/// Two low-resolution rows of the 12 coefficient planes, widened to full resolution, and which
+/// rows they are: consecutive output rows mostly read the same pair, so each low row is widened
+/// about once per thread instead of once per output row.
+struct WidenedRows {
+    rows: [Option<usize>; 2],
+    data: [Vec<f32>; 2],
+}
+
+/// Bilinearly upsamples the coefficients (`[x, y]` full samples to a low one) and applies
+/// `q_k = sum_c A[c][k] I_c + b_k`.
 fn apply_upsampled(guide: &[Plane; 3], coeffs: &[Plane], [sx, sy]: [f32; 2]) -> [Plane; 3] {
     let (w, h) = (guide[0].width(), guide[0].height());
-    let (lw, lh) = (coeffs[0].width(), coeffs[0].height());
+    let lw = coeffs[0].width();
     let xt = upsample_taps(w, lw, sx);
-    let yt = upsample_taps(h, lh, sy);
+    let yt = upsample_taps(h, coeffs[0].height(), sy);
+    let widen = |ly: usize, dst: &mut [f32]| {
+        for (plane, dst) in coeffs.iter().zip(dst.chunks_exact_mut(w)) {
+            let row = plane.row(ly);
+            for (d, &(x0, x1, tx)) in dst.iter_mut().zip(&xt) {
+                let v0 = row[x0];
+                *d = v0 + (row[x1] - v0) * tx;
+            }
+        }
+    };
     let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
     let [o0, o1, o2] = &mut out;
-    // Per row: lerp the 12 coefficient rows vertically at low resolution, widen them to full
-    // resolution one plane at a time, then apply them in straight-line loops that vectorize.
+    // Per row: the two widened low rows around it (from the cache), then per output channel
+    // the vertical interpolation of its four coefficients fused with their application, in
+    // straight-line loops that vectorize.
     o0.par_rows_mut().zip(o1.par_rows_mut()).zip(o2.par_rows_mut()).enumerate().for_each_init(
-        || (vec![0f32; lw], vec![0f32; 12 * w]),
-        |(low_row, full), (y, ((r0, r1), r2))| {
+        || WidenedRows { rows: [None; 2], data: [vec![0f32; 12 * w], vec![0f32; 12 * w]] },
+        |cache, (y, ((r0, r1), r2))| {
             let (y0, y1, ty) = yt[y];
-            for (k, plane) in coeffs.iter().enumerate() {
-                for (dst, (&va, &vb)) in low_row.iter_mut().zip(plane.row(y0).iter().zip(plane.row(y1))) {
-                    *dst = va + (vb - va) * ty;
-                }
-                for (dst, &(x0, x1, tx)) in full[k * w..(k + 1) * w].iter_mut().zip(&xt) {
-                    let v0 = low_row[x0];
-                    *dst = v0 + (low_row[x1] - v0) * tx;
+            if cache.rows[1] == Some(y0) && cache.rows[0] != Some(y0) {
+                cache.rows.swap(0, 1);
+                cache.data.swap(0, 1);
+            }
+            for (slot, ly) in [y0, y1].into_iter().enumerate() {
+                if cache.rows[slot] != Some(ly) {
+                    widen(ly, &mut cache.data[slot]);
+                    cache.rows[slot] = Some(ly);
                 }
             }
-            let c: Vec<&[f32]> = full.chunks_exact(w).collect();
-            // Every slice re-cut to exactly `w` so the loop runs without bounds checks.
+            let (top, bottom) = (&cache.data[0], &cache.data[1]);
             let (g0, g1, g2) = (&guide[0].row(y)[..w], &guide[1].row(y)[..w], &guide[2].row(y)[..w]);
-            for (k, out_row) in [r0, r1, r2].into_iter().enumerate() {
-                let (a0, a1, a2, b) = (&c[k][..w], &c[3 + k][..w], &c[6 + k][..w], &c[9 + k][..w]);
-                let out_row = &mut out_row[..w];
-                for x in 0..w {
-                    out_row[x] = a0[x] * g0[x] + a1[x] * g1[x] + a2[x] * g2[x] + b[x];
+            crate::simd::dispatch(|| {
+                for (k, out_row) in [r0, r1, r2].into_iter().enumerate() {
+                    // Every slice re-cut to exactly `w` so the loop runs without bounds checks.
+                    let [t0, t1, t2, tb] = [k, 3 + k, 6 + k, 9 + k].map(|j| &top[j * w..(j + 1) * w]);
+                    let [u0, u1, u2, ub] = [k, 3 + k, 6 + k, 9 + k].map(|j| &bottom[j * w..(j + 1) * w]);
+                    let out_row = &mut out_row[..w];
+                    for x in 0..w {
+                        let a0 = t0[x] + (u0[x] - t0[x]) * ty;
+                        let a1 = t1[x] + (u1[x] - t1[x]) * ty;
+                        let a2 = t2[x] + (u2[x] - t2[x]) * ty;
+                        let b = tb[x] + (ub[x] - tb[x]) * ty;
+                        out_row[x] = a0 * g0[x] + a1 * g1[x] + a2 * g2[x] + b;
+                    }
                 }
-            }
+            })
         },
     );
     out

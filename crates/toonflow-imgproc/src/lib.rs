@@ -22,6 +22,7 @@ pub mod lanes;
 pub mod lines;
 pub mod quantize;
 pub mod resize;
+pub mod simd;
 pub mod tensor;
 pub mod tone;
 

@@ -174,22 +174,24 @@ pub fn assign_labels(planes: &[Plane; 3], palette: &Palette) -> Vec<u8> {
     labels.par_chunks_mut(w.max(1)).enumerate().for_each_init(
         || (vec![0f32; w], vec![0f32; w]),
         |(best, index), (y, row)| {
-            let (p0, p1, p2) = (planes[0].row(y), planes[1].row(y), planes[2].row(y));
-            best.fill(f32::INFINITY);
-            for (k, c) in palette.colours.iter().enumerate() {
-                let k = k as f32;
-                let pixels = p0.iter().zip(p1).zip(p2);
-                for ((b, i), ((&v0, &v1), &v2)) in best.iter_mut().zip(index.iter_mut()).zip(pixels) {
-                    let (d0, d1, d2) = (v0 - c[0], v1 - c[1], v2 - c[2]);
-                    let d = d0 * d0 + d1 * d1 + d2 * d2;
-                    let closer = d < *b;
-                    *b = if closer { d } else { *b };
-                    *i = if closer { k } else { *i };
+            crate::simd::dispatch(|| {
+                let (p0, p1, p2) = (planes[0].row(y), planes[1].row(y), planes[2].row(y));
+                best.fill(f32::INFINITY);
+                for (k, c) in palette.colours.iter().enumerate() {
+                    let k = k as f32;
+                    let pixels = p0.iter().zip(p1).zip(p2);
+                    for ((b, i), ((&v0, &v1), &v2)) in best.iter_mut().zip(index.iter_mut()).zip(pixels) {
+                        let (d0, d1, d2) = (v0 - c[0], v1 - c[1], v2 - c[2]);
+                        let d = d0 * d0 + d1 * d1 + d2 * d2;
+                        let closer = d < *b;
+                        *b = if closer { d } else { *b };
+                        *i = if closer { k } else { *i };
+                    }
                 }
-            }
-            for (l, &i) in row.iter_mut().zip(index.iter()) {
-                *l = i as u8;
-            }
+                for (l, &i) in row.iter_mut().zip(index.iter()) {
+                    *l = i as u8;
+                }
+            })
         },
     );
     labels

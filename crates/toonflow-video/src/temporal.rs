@@ -6,9 +6,9 @@
 //! no ghost trails.
 
 use rayon::prelude::*;
-use toonflow_flow::consistency::vectors_agree;
+use toonflow_flow::consistency::reliable_row;
 use toonflow_flow::dis::{compute_flow_between, DisConfig, Pyramid};
-use toonflow_flow::warp::{sample_n, warp_backward};
+use toonflow_flow::warp::warp_backward;
 use toonflow_flow::Flow;
 use toonflow_imgproc::{Frame, Plane};
 
@@ -114,22 +114,9 @@ impl Stabilizer {
     /// test sample at the same point, so one pass does both.)
     fn reliability(&self, current: &Plane, prev: &Plane, to_prev: &Flow, to_current: &Flow) -> Plane {
         let (s, max_change) = (self.cfg.strength.clamp(0.0, 1.0), self.cfg.max_input_change);
-        let (w, h) = (current.width(), current.height());
-        let (xmax, ymax) = ((w - 1) as f32, (h - 1) as f32);
-        let mut weight = Plane::new(w, h);
+        let mut weight = Plane::new(current.width(), current.height());
         weight.par_rows_mut().enumerate().for_each(|(y, row)| {
-            let inputs = to_prev.u.row(y).iter().zip(to_prev.v.row(y)).zip(current.row(y));
-            for (x, (o, ((&fu, &fv), &cur))) in row.iter_mut().zip(inputs).enumerate() {
-                let (tx, ty) = (x as f32 + fu, y as f32 + fv);
-                // Vectors leaving the frame have nothing to agree with.
-                if !(0.0..=xmax).contains(&tx) || !(0.0..=ymax).contains(&ty) {
-                    continue;
-                }
-                let [bu, bv, predicted] = sample_n([&to_current.u, &to_current.v, prev], tx, ty);
-                if vectors_agree(fu, fv, bu, bv) && (predicted - cur).abs() <= max_change {
-                    *o = s;
-                }
-            }
+            reliable_row(y, (to_prev.u.row(y), to_prev.v.row(y)), current.row(y), to_current, prev, max_change, s, row);
         });
         weight
     }

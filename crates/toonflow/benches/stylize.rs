@@ -8,6 +8,10 @@
 //! the photo was not dark), per megapixel, the squiggle noise naive cartoonizers draw on foliage.
 //! toonflow's are counted on a render without screentone, whose dots are small blobs by design.
 
+// The allocator settings of the toonflow program, so the bench times what the CLI runs.
+#[path = "../src/allocator.rs"]
+mod allocator;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -94,6 +98,7 @@ fn time_toonflow(frame: &Frame, repeats: usize, out: &Path) -> Timing {
 }
 
 fn main() {
+    allocator::keep_freed_memory();
     let root = root();
     let frames_dir = root.join("bench/frames");
     let out_dir = root.join("bench/out");
