@@ -1,11 +1,12 @@
 """The video pipeline a Python user would build from OpenCV, as the reference of bench/video.sh.
 
-Usage: opencv_video.py CLIP OUT.mp4 off|blend
+Usage: opencv_video.py CLIP OUT.mp4 off|blend [X264_PRESET]
 Decodes CLIP with OpenCV, stylizes each frame with the cartoonify recipe of the stylize bench
 (bench/opencv_reference.py), and with `blend` mixes in the previous output warped by DIS optical
 flow (preset fast) from the current frame to the previous one, where the forward-backward check
-agrees; encodes with FFmpeg's x264 at the settings `toonflow video` uses (preset medium, crf 18,
-yuv420p). Prints "frames<TAB>seconds<TAB>fps" for the whole run (decode to encode).
+agrees; encodes with FFmpeg's x264 at the settings `toonflow video` uses (crf 18, yuv420p, and
+the preset bench/video.sh passes: toonflow's default, veryfast, unless told otherwise).
+Prints "frames<TAB>seconds<TAB>fps" for the whole run (decode to encode).
 """
 import subprocess
 import sys
@@ -24,13 +25,14 @@ FB_THRESHOLD = 1.0
 
 def main():
     clip, out, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    preset = sys.argv[4] if len(sys.argv) > 4 else "veryfast"
     start = time.perf_counter()
     cap = cv2.VideoCapture(clip)
     fps = cap.get(cv2.CAP_PROP_FPS)
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     enc = subprocess.Popen(
         ["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(fps),
-         "-i", "-", "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p", out],
+         "-i", "-", "-c:v", "libx264", "-preset", preset, "-crf", "18", "-pix_fmt", "yuv420p", out],
         stdin=subprocess.PIPE)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
     grid = np.dstack(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))

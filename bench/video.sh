@@ -8,9 +8,16 @@
 # forward-backward check agrees), in the same run. Reports fps, milliseconds per stage (toonflow),
 # peak memory and the warping error of each output (`toonflow eval temporal`, the same measure
 # for both).
+#
+# TOONFLOW=path/to/another/toonflow times that build instead (an older release, for a before and
+# after table in one run); the OpenCV rows are measured again either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -q
+toonflow=${TOONFLOW:-target/release/toonflow}
+# The OpenCV pipeline encodes with toonflow's default x264 preset (X264_PRESET=medium for the
+# preset toonflow used before it became veryfast).
+x264_preset=${X264_PRESET:-veryfast}
+[ -n "${TOONFLOW:-}" ] || cargo build --release -q
 mkdir -p bench/frames bench/out
 pan=bench/frames/pan-720p.mp4
 if [ ! -f "$pan" ]; then
@@ -34,7 +41,7 @@ for clip in "${clips[@]}"; do
   name=$(basename "$clip" .mp4)
   for mode in off blend; do
     out=bench/out/$name-$mode.mp4 log=bench/out/video-$name-$mode
-    /usr/bin/time -v target/release/toonflow video "$clip" -o "$out" --temporal "$mode" --report \
+    /usr/bin/time -v "$toonflow" video "$clip" -o "$out" --temporal "$mode" --report \
       > "$log.stdout" 2> "$log.stderr"
     summary=$(grep '^toonflow:' "$log.stderr")
     fps=$(echo "$summary" | sed -E 's/.* at ([0-9.]+) fps.*/\1/')
@@ -46,11 +53,11 @@ for clip in "${clips[@]}"; do
   [ -x "$python" ] || continue
   for mode in off blend; do
     out=bench/out/$name-opencv-$mode.mp4 log=bench/out/video-$name-opencv-$mode
-    (cd bench && /usr/bin/time -v .venv/bin/python opencv_video.py "../$clip" "../$out" "$mode") \
+    (cd bench && /usr/bin/time -v .venv/bin/python opencv_video.py "../$clip" "../$out" "$mode" "$x264_preset") \
       > "$log.stdout" 2> "$log.stderr"
     fps=$(cut -f3 "$log.stdout")
     rss=$(awk '/Maximum resident/ {printf "%.0f MB", $6/1024}' "$log.stderr")
-    we=$(target/release/toonflow eval temporal "$clip" "$out" | sed -E 's/warping error: ([0-9.]+).*/\1/')
+    we=$("$toonflow" eval temporal "$clip" "$out" | sed -E 's/warping error: ([0-9.]+).*/\1/')
     echo "| $name | OpenCV | $mode | $fps | – | $rss | $we |"
   done
 done

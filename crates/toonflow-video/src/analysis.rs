@@ -8,7 +8,7 @@ use toonflow_flow::dis::{DisConfig, Pyramid};
 use toonflow_flow::scenecut::LumaHistogram;
 use toonflow_imgproc::color::luma;
 use toonflow_imgproc::resize::downsample_box;
-use toonflow_imgproc::Frame;
+use toonflow_imgproc::{Frame, Plane};
 
 /// The shot decisions read a luma histogram of the frame shrunk by this factor: the 32 coarse
 /// bins of a 720p frame's 1/64 thumbnail hold the same distribution, at a sixtieth of the cost
@@ -48,6 +48,13 @@ impl FrameAnalyzer {
 
     /// The next frame's decisions.
     pub fn analyze(&mut self, frame: &Frame) -> FrameAnalysis {
+        self.analyze_with_luma(frame, || luma(frame))
+    }
+
+    /// [`Self::analyze`] with the frame's full-resolution luma from the caller (the decoder
+    /// computes it from the 8-bit samples it has, cheaper than from the linear frame), asked for
+    /// only when the flow needs it.
+    pub fn analyze_with_luma(&mut self, frame: &Frame, full_luma: impl FnOnce() -> Plane) -> FrameAnalysis {
         let histogram = LumaHistogram::of(&luma(&frame.map_planes(|p| downsample_box(p, THUMBNAIL_FACTOR))));
         let beyond =
             |reference: Option<LumaHistogram>| reference.is_none_or(|r| r.distance(&histogram) > self.cut_threshold);
@@ -57,7 +64,7 @@ impl FrameAnalyzer {
         if refit_look {
             self.fitted_on = Some(histogram);
         }
-        let luma = self.flow.map(|cfg| Pyramid::new(luma(frame), &cfg));
+        let luma = self.flow.map(|cfg| Pyramid::new(full_luma(), &cfg));
         FrameAnalysis { luma, scene_cut, refit_look }
     }
 }

@@ -32,6 +32,8 @@ pub struct VideoJob {
     pub resize: Option<(usize, usize, ResizeFilter)>,
     /// Encoder quality (see [`EncodeOptions::crf`]).
     pub crf: Option<u8>,
+    /// x264 preset for MP4 (see [`EncodeOptions::x264_preset`]).
+    pub x264_preset: Option<String>,
     /// Temporal stabilization.
     pub temporal: TemporalConfig,
     /// Luma histogram distance above which a frame starts a new shot (see
@@ -114,7 +116,7 @@ pub fn run(
         VideoFormat::PngFrames => Sink::Frames(PngFrameWriter::open(&job.output)?),
         _ => {
             let audio_from = info.audio_codec.clone().map(|c| (job.input.clone(), job.span, c));
-            let opts = EncodeOptions { crf: job.crf, audio_from };
+            let opts = EncodeOptions { crf: job.crf, x264_preset: job.x264_preset.clone(), audio_from };
             Sink::Ffmpeg(Encoder::open(&job.output, format, out_w, out_h, rate, timed, &opts)?)
         }
     };
@@ -141,11 +143,18 @@ pub fn run(
                     Ok(None) => break,
                     Err(e) => return (Err(e), busy),
                 };
-                let frame = match resize {
-                    Some((w, h, filter)) => resize_frame(&frame, w, h, filter),
-                    None => frame,
+                let analysis = match resize {
+                    Some((w, h, filter)) => {
+                        let resized = resize_frame(&frame, w, h, filter);
+                        let analysis = analyzer.analyze(&resized);
+                        (resized, analysis)
+                    }
+                    None => {
+                        let analysis = analyzer.analyze_with_luma(&frame, || decoder.last_luma());
+                        (frame, analysis)
+                    }
                 };
-                let analysis = analyzer.analyze(&frame);
+                let (frame, analysis) = analysis;
                 busy += t.elapsed();
                 if to_stylize.send((frame, analysis, pts)).is_err() {
                     break; // a later stage stopped

@@ -40,6 +40,7 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         span,
         resize,
         crf: args.crf,
+        x264_preset: args.x264_preset.clone(),
         temporal,
         cut_threshold: DEFAULT_CUT_THRESHOLD,
     };

@@ -109,6 +109,12 @@ impl Decoder {
         Ok(Some((Frame::from_srgb8(self.width, self.height, 3, &self.buf), pts)))
     }
 
+    /// Luma of the frame [`Self::next_frame`] returned last, from its 8-bit samples (the same
+    /// as [`toonflow_imgproc::color::luma`] of that frame, at a fraction of the cost).
+    pub fn last_luma(&self) -> toonflow_imgproc::Plane {
+        toonflow_imgproc::color::luma_srgb8(self.width, self.height, &self.buf)
+    }
+
     /// Waits for FFmpeg. `Ok(Some(warning))` when it complained but frames were decoded (a
     /// damaged or truncated file); an error when nothing could be decoded.
     pub fn finish(mut self) -> Result<Option<String>, VideoError> {

@@ -15,6 +15,8 @@ use super::probe::{Rate, Span};
 pub struct EncodeOptions {
     /// Constant rate factor for MP4 (x264, default 18) and WebM (VP9, default 31); lower is better.
     pub crf: Option<u8>,
+    /// x264 preset for MP4 (one of [`super::X264_PRESETS`]; default [`super::DEFAULT_X264_PRESET`]).
+    pub x264_preset: Option<String>,
     /// Copy (or, where the container needs it, re-encode) the input's audio.
     pub audio_from: Option<(PathBuf, Span, String)>,
 }
@@ -81,7 +83,7 @@ impl Encoder {
         if !audio {
             cmd.args(["-map", "0:v:0"]);
         }
-        cmd.args(format.video_args(opts.crf));
+        cmd.args(format.video_args(opts.crf, opts.x264_preset.as_deref()));
         if timed {
             cmd.args(["-fps_mode", "passthrough"]);
         }

@@ -13,5 +13,5 @@ mod probe;
 pub use decode::Decoder;
 pub use encode::{EncodeOptions, Encoder};
 pub use error::{VideoError, INSTALL_HINT, MAX_FRAME_PIXELS};
-pub use format::VideoFormat;
+pub use format::{VideoFormat, DEFAULT_X264_PRESET, X264_PRESETS};
 pub use probe::{probe, Rate, Span, VideoInfo};
