@@ -700,7 +700,11 @@ mod tests {
         let Command::Video(args) = cli.command else { panic!("not video") };
         assert_eq!((args.temporal, args.start, args.crf), (TemporalArg::Off, Some(1.5), Some(28)));
         assert_eq!(args.style.style, StyleArg(Preset::Manga));
-        for bad in [["--duration", "1e30"], ["--start", "-1"], ["--start", "inf"]] {
+        assert_eq!(args.x264_preset, None);
+        let cli = Cli::try_parse_from(["toonflow", "video", "in.mp4", "-o", "o.mp4", "--x264-preset", "slow"]).unwrap();
+        let Command::Video(args) = cli.command else { panic!("not video") };
+        assert_eq!(args.x264_preset.as_deref(), Some("slow"));
+        for bad in [["--duration", "1e30"], ["--start", "-1"], ["--start", "inf"], ["--x264-preset", "quick"]] {
             let err = Cli::try_parse_from(["toonflow", "video", "in.mp4", "-o", "o.mp4", bad[0], bad[1]]).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?}");
         }

@@ -121,3 +121,17 @@ impl VideoFormat {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mp4_encodes_with_the_default_x264_preset_unless_told_another() {
+        let preset = |args: Vec<String>| args.iter().position(|a| a == "-preset").map(|i| args[i + 1].clone());
+        assert_eq!(preset(VideoFormat::Mp4.video_args(None, None)).as_deref(), Some(DEFAULT_X264_PRESET));
+        assert_eq!(preset(VideoFormat::Mp4.video_args(Some(20), Some("slow"))).as_deref(), Some("slow"));
+        assert!(X264_PRESETS.contains(&DEFAULT_X264_PRESET));
+        assert_eq!(preset(VideoFormat::WebM.video_args(None, Some("slow"))), None, "VP9 has no x264 preset");
+    }
+}
