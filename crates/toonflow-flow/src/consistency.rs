@@ -5,6 +5,7 @@
 
 use crate::warp::sample_n;
 use crate::Flow;
+use rayon::prelude::*;
 use toonflow_imgproc::Plane;
 
 /// Tolerance of the test: `|f + b|^2 < ALPHA (|f|^2 + |b|^2) + BETA` (values from Sundaram et
@@ -40,127 +41,131 @@ pub fn consistency_mask(forward: &Flow, backward: &Flow) -> Plane {
     })
 }
 
-/// Row `y` of the stabilizer's reliability test: `out[x] = weight` where the vector
-/// `(forward.u, forward.v)` at `(x, y)` stays inside the frame, agrees with `backward` found
-/// where it points ([`vectors_agree`]), and `second` sampled there differs from `first[x]` by at
-/// most `max_change`; `out[x]` is left as it is elsewhere. `second` and `backward` share one size;
-/// the bilinear samples are those of [`sample_n`].
-#[allow(clippy::too_many_arguments)]
-pub fn reliable_row(
-    y: usize,
-    forward: (&[f32], &[f32]),
-    first: &[f32],
-    backward: &Flow,
-    second: &Plane,
-    max_change: f32,
-    weight: f32,
-    out: &mut [f32],
-) {
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if toonflow_imgproc::simd::level() == toonflow_imgproc::simd::Level::Avx2 {
-        // SAFETY: the CPU supports AVX2 (the level says so).
-        done = unsafe { reliable_row_avx2(y, forward, first, backward, second, max_change, weight, out) };
-    }
-    let (xmax, ymax) = ((second.width() - 1) as f32, (second.height() - 1) as f32);
-    let inputs = forward.0.iter().zip(forward.1).zip(first);
-    for (x, (o, ((&fu, &fv), &cur))) in out.iter_mut().zip(inputs).enumerate().skip(done) {
-        let (tx, ty) = (x as f32 + fu, y as f32 + fv);
-        // Vectors leaving the frame have nothing to agree with.
-        if !(0.0..=xmax).contains(&tx) || !(0.0..=ymax).contains(&ty) {
-            continue;
-        }
-        let [bu, bv, predicted] = sample_n([&backward.u, &backward.v, second], tx, ty);
-        if vectors_agree(fu, fv, bu, bv) && (predicted - cur).abs() <= max_change {
-            *o = weight;
-        }
-    }
+/// The stabilizer's reliability test of a flow from a first frame to a second: a pixel's flow
+/// is trusted (gets `weight`) where its vector stays inside the frame, agrees with `backward`
+/// found where it points ([`vectors_agree`]), and `second` sampled there differs from the first
+/// frame's value by at most `max_change`. `second` and `backward` share one size; the bilinear
+/// samples are those of [`sample_n`].
+pub struct Reliability<'a> {
+    /// Flow from the second frame back to the first.
+    pub backward: &'a Flow,
+    /// The second frame (luma).
+    pub second: &'a Plane,
+    /// Largest difference between a pixel and the second frame where its vector points.
+    pub max_change: f32,
+    /// Value a trusted pixel gets.
+    pub weight: f32,
 }
 
-/// [`reliable_row`] eight pixels at a time with AVX2 gathers: the same operations in the same
-/// order, so the same bits. Returns how many leading pixels it did.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-fn reliable_row_avx2(
-    y: usize,
-    (fu_row, fv_row): (&[f32], &[f32]),
-    first: &[f32],
-    backward: &Flow,
-    second: &Plane,
-    max_change: f32,
-    weight: f32,
-    out: &mut [f32],
-) -> usize {
-    use std::arch::x86_64::*;
-    let (w, h) = (second.width(), second.height());
-    let n = out.len().min(fu_row.len()).min(fv_row.len()).min(first.len()) / 8 * 8;
-    // Gather indices are i32: larger planes take the scalar path.
-    if w * h > i32::MAX as usize {
-        return 0;
+impl Reliability<'_> {
+    /// Per pixel of the first frame: `weight` where `forward` is trusted, 0 elsewhere.
+    pub fn plane(&self, forward: &Flow, first: &Plane) -> Plane {
+        let mut out = Plane::new(first.width(), first.height());
+        out.par_rows_mut()
+            .enumerate()
+            .for_each(|(y, row)| self.row(y, (forward.u.row(y), forward.v.row(y)), first.row(y), row));
+        out
     }
-    let planes = [backward.u.data(), backward.v.data(), second.data()];
-    let zero = _mm256_setzero_ps();
-    let (xmax, ymax) = (_mm256_set1_ps((w - 1) as f32), _mm256_set1_ps((h - 1) as f32));
-    let (wmax, hmax) = (_mm256_set1_epi32(w as i32 - 1), _mm256_set1_epi32(h as i32 - 1));
-    let (width, one) = (_mm256_set1_epi32(w as i32), _mm256_set1_epi32(1));
-    let lanes = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
-    let yf = _mm256_set1_ps(y as f32);
-    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
-    let (alpha, beta) = (_mm256_set1_ps(ALPHA), _mm256_set1_ps(BETA));
-    let (limit, value) = (_mm256_set1_ps(max_change), _mm256_set1_ps(weight));
-    for x0 in (0..n).step_by(8) {
-        // SAFETY: x0 + 8 <= n, within every row slice.
-        let (fu, fv, cur) = unsafe {
-            (
-                _mm256_loadu_ps(fu_row.as_ptr().add(x0)),
-                _mm256_loadu_ps(fv_row.as_ptr().add(x0)),
-                _mm256_loadu_ps(first.as_ptr().add(x0)),
-            )
-        };
-        let tx = _mm256_add_ps(_mm256_add_ps(_mm256_set1_ps(x0 as f32), lanes), fu);
-        let ty = _mm256_add_ps(yf, fv);
-        // Ordered comparisons: NaN is outside, as `contains` says.
-        let inside = _mm256_and_ps(
-            _mm256_and_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(tx, zero), _mm256_cmp_ps::<_CMP_LE_OQ>(tx, xmax)),
-            _mm256_and_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(ty, zero), _mm256_cmp_ps::<_CMP_LE_OQ>(ty, ymax)),
-        );
-        // Clamped as sample_n clamps (max returns its second operand for NaN, so lanes outside
-        // get valid addresses too).
-        let sx = _mm256_min_ps(_mm256_max_ps(tx, zero), xmax);
-        let sy = _mm256_min_ps(_mm256_max_ps(ty, zero), ymax);
-        let (xi, yi) = (_mm256_cvttps_epi32(sx), _mm256_cvttps_epi32(sy));
-        let (xj, yj) =
-            (_mm256_min_epi32(_mm256_add_epi32(xi, one), wmax), _mm256_min_epi32(_mm256_add_epi32(yi, one), hmax));
-        let (fx, fy) = (_mm256_sub_ps(sx, _mm256_cvtepi32_ps(xi)), _mm256_sub_ps(sy, _mm256_cvtepi32_ps(yi)));
-        let (r0, r1) = (_mm256_mullo_epi32(yi, width), _mm256_mullo_epi32(yj, width));
-        let (i00, i01) = (_mm256_add_epi32(r0, xi), _mm256_add_epi32(r0, xj));
-        let (i10, i11) = (_mm256_add_epi32(r1, xi), _mm256_add_epi32(r1, xj));
-        let [bu, bv, predicted] = planes.map(|d| {
-            // SAFETY: every index is y * w + x with 0 <= x < w and 0 <= y < h.
-            let g = |i: __m256i| unsafe { _mm256_i32gather_ps::<4>(d.as_ptr(), i) };
-            let (d00, d01, d10, d11) = (g(i00), g(i01), g(i10), g(i11));
-            let top = _mm256_add_ps(d00, _mm256_mul_ps(_mm256_sub_ps(d01, d00), fx));
-            let bottom = _mm256_add_ps(d10, _mm256_mul_ps(_mm256_sub_ps(d11, d10), fx));
-            _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bottom, top), fy))
-        });
-        let (su, sv) = (_mm256_add_ps(fu, bu), _mm256_add_ps(fv, bv));
-        let lhs = _mm256_add_ps(_mm256_mul_ps(su, su), _mm256_mul_ps(sv, sv));
-        let norms = _mm256_add_ps(
-            _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(fu, fu), _mm256_mul_ps(fv, fv)), _mm256_mul_ps(bu, bu)),
-            _mm256_mul_ps(bv, bv),
-        );
-        let agree = _mm256_cmp_ps::<_CMP_LT_OQ>(lhs, _mm256_add_ps(_mm256_mul_ps(alpha, norms), beta));
-        let change = _mm256_and_ps(_mm256_sub_ps(predicted, cur), abs_mask);
-        let matches = _mm256_cmp_ps::<_CMP_LE_OQ>(change, limit);
-        let pass = _mm256_and_ps(inside, _mm256_and_ps(agree, matches));
-        // SAFETY: as for the loads.
-        unsafe {
-            let old = _mm256_loadu_ps(out.as_ptr().add(x0));
-            _mm256_storeu_ps(out.as_mut_ptr().add(x0), _mm256_blendv_ps(old, value, pass));
+
+    /// Row `y`: `out[x] = weight` where the vector `(forward.0[x], forward.1[x])` is trusted;
+    /// `out[x]` is left as it is elsewhere.
+    pub fn row(&self, y: usize, forward: (&[f32], &[f32]), first: &[f32], out: &mut [f32]) {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if toonflow_imgproc::simd::level() == toonflow_imgproc::simd::Level::Avx2 {
+            // SAFETY: the CPU supports AVX2 (the level says so).
+            done = unsafe { self.row_avx2(y, forward, first, out) };
+        }
+        let (xmax, ymax) = ((self.second.width() - 1) as f32, (self.second.height() - 1) as f32);
+        let inputs = forward.0.iter().zip(forward.1).zip(first);
+        for (x, (o, ((&fu, &fv), &cur))) in out.iter_mut().zip(inputs).enumerate().skip(done) {
+            let (tx, ty) = (x as f32 + fu, y as f32 + fv);
+            // Vectors leaving the frame have nothing to agree with.
+            if !(0.0..=xmax).contains(&tx) || !(0.0..=ymax).contains(&ty) {
+                continue;
+            }
+            let [bu, bv, predicted] = sample_n([&self.backward.u, &self.backward.v, self.second], tx, ty);
+            if vectors_agree(fu, fv, bu, bv) && (predicted - cur).abs() <= self.max_change {
+                *o = self.weight;
+            }
         }
     }
-    n
+
+    /// [`Self::row`] eight pixels at a time with AVX2 gathers: the same operations in the same
+    /// order, so the same bits. Returns how many leading pixels it did.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn row_avx2(&self, y: usize, (fu_row, fv_row): (&[f32], &[f32]), first: &[f32], out: &mut [f32]) -> usize {
+        use std::arch::x86_64::*;
+        let (w, h) = (self.second.width(), self.second.height());
+        let n = out.len().min(fu_row.len()).min(fv_row.len()).min(first.len()) / 8 * 8;
+        // Gather indices are i32: larger planes take the scalar path.
+        if w * h > i32::MAX as usize {
+            return 0;
+        }
+        let planes = [self.backward.u.data(), self.backward.v.data(), self.second.data()];
+        let zero = _mm256_setzero_ps();
+        let (xmax, ymax) = (_mm256_set1_ps((w - 1) as f32), _mm256_set1_ps((h - 1) as f32));
+        let (wmax, hmax) = (_mm256_set1_epi32(w as i32 - 1), _mm256_set1_epi32(h as i32 - 1));
+        let (width, one) = (_mm256_set1_epi32(w as i32), _mm256_set1_epi32(1));
+        let lanes = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+        let yf = _mm256_set1_ps(y as f32);
+        let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+        let (alpha, beta) = (_mm256_set1_ps(ALPHA), _mm256_set1_ps(BETA));
+        let (limit, value) = (_mm256_set1_ps(self.max_change), _mm256_set1_ps(self.weight));
+        for x0 in (0..n).step_by(8) {
+            // SAFETY: x0 + 8 <= n, within every row slice.
+            let (fu, fv, cur) = unsafe {
+                (
+                    _mm256_loadu_ps(fu_row.as_ptr().add(x0)),
+                    _mm256_loadu_ps(fv_row.as_ptr().add(x0)),
+                    _mm256_loadu_ps(first.as_ptr().add(x0)),
+                )
+            };
+            let tx = _mm256_add_ps(_mm256_add_ps(_mm256_set1_ps(x0 as f32), lanes), fu);
+            let ty = _mm256_add_ps(yf, fv);
+            // Ordered comparisons: NaN is outside, as `contains` says.
+            let inside = _mm256_and_ps(
+                _mm256_and_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(tx, zero), _mm256_cmp_ps::<_CMP_LE_OQ>(tx, xmax)),
+                _mm256_and_ps(_mm256_cmp_ps::<_CMP_GE_OQ>(ty, zero), _mm256_cmp_ps::<_CMP_LE_OQ>(ty, ymax)),
+            );
+            // Clamped as sample_n clamps (max returns its second operand for NaN, so lanes outside
+            // get valid addresses too).
+            let sx = _mm256_min_ps(_mm256_max_ps(tx, zero), xmax);
+            let sy = _mm256_min_ps(_mm256_max_ps(ty, zero), ymax);
+            let (xi, yi) = (_mm256_cvttps_epi32(sx), _mm256_cvttps_epi32(sy));
+            let (xj, yj) =
+                (_mm256_min_epi32(_mm256_add_epi32(xi, one), wmax), _mm256_min_epi32(_mm256_add_epi32(yi, one), hmax));
+            let (fx, fy) = (_mm256_sub_ps(sx, _mm256_cvtepi32_ps(xi)), _mm256_sub_ps(sy, _mm256_cvtepi32_ps(yi)));
+            let (r0, r1) = (_mm256_mullo_epi32(yi, width), _mm256_mullo_epi32(yj, width));
+            let (i00, i01) = (_mm256_add_epi32(r0, xi), _mm256_add_epi32(r0, xj));
+            let (i10, i11) = (_mm256_add_epi32(r1, xi), _mm256_add_epi32(r1, xj));
+            let [bu, bv, predicted] = planes.map(|d| {
+                // SAFETY: every index is y * w + x with 0 <= x < w and 0 <= y < h.
+                let g = |i: __m256i| unsafe { _mm256_i32gather_ps::<4>(d.as_ptr(), i) };
+                let (d00, d01, d10, d11) = (g(i00), g(i01), g(i10), g(i11));
+                let top = _mm256_add_ps(d00, _mm256_mul_ps(_mm256_sub_ps(d01, d00), fx));
+                let bottom = _mm256_add_ps(d10, _mm256_mul_ps(_mm256_sub_ps(d11, d10), fx));
+                _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bottom, top), fy))
+            });
+            let (su, sv) = (_mm256_add_ps(fu, bu), _mm256_add_ps(fv, bv));
+            let lhs = _mm256_add_ps(_mm256_mul_ps(su, su), _mm256_mul_ps(sv, sv));
+            let norms = _mm256_add_ps(
+                _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(fu, fu), _mm256_mul_ps(fv, fv)), _mm256_mul_ps(bu, bu)),
+                _mm256_mul_ps(bv, bv),
+            );
+            let agree = _mm256_cmp_ps::<_CMP_LT_OQ>(lhs, _mm256_add_ps(_mm256_mul_ps(alpha, norms), beta));
+            let change = _mm256_and_ps(_mm256_sub_ps(predicted, cur), abs_mask);
+            let matches = _mm256_cmp_ps::<_CMP_LE_OQ>(change, limit);
+            let pass = _mm256_and_ps(inside, _mm256_and_ps(agree, matches));
+            // SAFETY: as for the loads.
+            unsafe {
+                let old = _mm256_loadu_ps(out.as_ptr().add(x0));
+                _mm256_storeu_ps(out.as_mut_ptr().add(x0), _mm256_blendv_ps(old, value, pass));
+            }
+        }
+        n
+    }
 }
 
 #[cfg(test)]
@@ -169,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_reliability_row_gives_the_same_bits_on_every_instruction_set() {
-        use toonflow_imgproc::simd::{set_level, Level};
+        use toonflow_imgproc::simd::both_levels;
         let (w, h) = (53, 19);
         let wave = |a: f32, b: f32| Plane::from_fn(w, h, move |x, y| (x as f32 * a + y as f32 * b).sin() * 4.0);
         let forward = Flow { u: wave(0.31, 0.7), v: wave(0.53, -0.2) };
@@ -177,29 +182,18 @@ mod tests {
         let (first, second) = (wave(0.1, 0.05), wave(0.11, 0.045));
         let mut nan = forward.clone();
         nan.u.data_mut()[7] = f32::NAN;
+        let test = Reliability { backward: &backward, second: &second, max_change: 2.0, weight: 0.75 };
         let rows = |forward: &Flow| -> Vec<f32> {
             (0..h)
                 .flat_map(|y| {
                     let mut out = vec![-1.0; w];
-                    reliable_row(
-                        y,
-                        (forward.u.row(y), forward.v.row(y)),
-                        first.row(y),
-                        &backward,
-                        &second,
-                        2.0,
-                        0.75,
-                        &mut out,
-                    );
+                    test.row(y, (forward.u.row(y), forward.v.row(y)), first.row(y), &mut out);
                     out
                 })
                 .collect()
         };
         for f in [&forward, &nan] {
-            set_level(Level::Baseline);
-            let baseline = rows(f);
-            set_level(Level::Avx2);
-            let best = rows(f);
+            let (baseline, best) = both_levels(|| rows(f));
             assert!(baseline.contains(&0.75) && baseline.contains(&-1.0), "both outcomes occur");
             assert_eq!(
                 baseline.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

@@ -176,8 +176,8 @@ impl PaddedPlane {
     fn warp_row(&self, y: usize, u: &[f32], v: &[f32], out: &mut [f32]) {
         let mut done = 0;
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
+        if toonflow_imgproc::simd::level() == toonflow_imgproc::simd::Level::Avx2 {
+            // SAFETY: the CPU supports AVX2 (the level says so).
             done = unsafe { self.warp_row_avx2(y, u, v, out) };
         }
         for x in done..out.len() {

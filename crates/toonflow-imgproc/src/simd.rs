@@ -7,6 +7,8 @@
 //! arithmetic operation rounds the same whatever the vector width, so both compilations of a loop
 //! give the same bits (tested kernel by kernel against [`Level::Baseline`]).
 //!
+//! Kernels written with AVX2 intrinsics (the optical flow's warp, the stabilizer's reliability
+//! test) take their path from the same [`level`], so the choice is made once for the process.
 //! `TOONFLOW_SIMD=baseline` in the environment keeps every kernel on the baseline path: the
 //! benches measure what the dispatch gains with it.
 
@@ -82,9 +84,9 @@ unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Test helper: `f`'s result on the baseline path and on the best one, which must be equal.
-#[cfg(test)]
-pub(crate) fn both_levels<R>(f: impl Fn() -> R) -> (R, R) {
+/// For tests of dispatched kernels (here and in other crates): `f`'s result on the baseline path
+/// and on the best one, which must be equal. Leaves the best level set.
+pub fn both_levels<R>(f: impl Fn() -> R) -> (R, R) {
     use std::sync::Mutex;
     // Tests run in parallel: one comparison at a time. (Another test running meanwhile may see
     // the baseline, which gives the same results by design.)

@@ -143,7 +143,8 @@ pub fn run(
                     Ok(None) => break,
                     Err(e) => return (Err(e), busy),
                 };
-                let analysis = match resize {
+                // The decoder's own samples give the luma, unless the frame was resized since.
+                let (frame, analysis) = match resize {
                     Some((w, h, filter)) => {
                         let resized = resize_frame(&frame, w, h, filter);
                         let analysis = analyzer.analyze(&resized);
@@ -154,7 +155,6 @@ pub fn run(
                         (frame, analysis)
                     }
                 };
-                let (frame, analysis) = analysis;
                 busy += t.elapsed();
                 if to_stylize.send((frame, analysis, pts)).is_err() {
                     break; // a later stage stopped

@@ -6,7 +6,7 @@
 //! no ghost trails.
 
 use rayon::prelude::*;
-use toonflow_flow::consistency::reliable_row;
+use toonflow_flow::consistency::Reliability;
 use toonflow_flow::dis::{compute_flow_between, DisConfig, Pyramid};
 use toonflow_flow::warp::warp_backward;
 use toonflow_flow::Flow;
@@ -113,12 +113,13 @@ impl Stabilizer {
     /// both ways and explains the input, 0 elsewhere. (The consistency test and the photometric
     /// test sample at the same point, so one pass does both.)
     fn reliability(&self, current: &Plane, prev: &Plane, to_prev: &Flow, to_current: &Flow) -> Plane {
-        let (s, max_change) = (self.cfg.strength.clamp(0.0, 1.0), self.cfg.max_input_change);
-        let mut weight = Plane::new(current.width(), current.height());
-        weight.par_rows_mut().enumerate().for_each(|(y, row)| {
-            reliable_row(y, (to_prev.u.row(y), to_prev.v.row(y)), current.row(y), to_current, prev, max_change, s, row);
-        });
-        weight
+        let test = Reliability {
+            backward: to_current,
+            second: prev,
+            max_change: self.cfg.max_input_change,
+            weight: self.cfg.strength.clamp(0.0, 1.0),
+        };
+        test.plane(to_prev, current)
     }
 }
 
