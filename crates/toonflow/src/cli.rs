@@ -53,6 +53,19 @@ pub enum Command {
     /// temporary file and renamed when complete.
     Video(VideoArgs),
 
+    /// Turn a video into a webtoon episode a reader scrolls (or comic pages).
+    ///
+    /// Panels start at scene cuts, where a line of dialogue starts and where the picture
+    /// changes; each shows the sharpest, best-exposed, most typical frame of its moment, in the
+    /// chosen style (palette held per shot). Subtitles (--subtitles, or the video's own subtitle
+    /// stream) become lettered balloons placed off the moving subject, tails toward the speaker;
+    /// lines in square brackets become narration boxes; a panel whose lines do not fit is continued in
+    /// the next, never cut. Panels over motion also play as short seamless loops in the HTML.
+    /// DIR gets index.html (self-contained), episode.json, episode.png and slices/NNN.jpg
+    /// (scroll) or pages/NNN.png and episode.cbz (page), and moving/NNN.webp; it is written
+    /// beside its final place and swapped in whole.
+    Webtoon(WebtoonArgs),
+
     /// Measure quality.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -408,6 +421,93 @@ pub struct VideoArgs {
     /// After encoding, measure the output's warping error against the input and print it.
     #[arg(long)]
     pub report: bool,
+}
+
+/// Episode layouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// The vertical webtoon strip.
+    Scroll,
+    /// Comic pages.
+    Page,
+}
+
+/// Page sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PageSizeArg {
+    /// ISO A4.
+    A4,
+    /// JIS B5 (manga).
+    B5,
+}
+
+/// `toonflow webtoon`'s flags.
+#[derive(Debug, Args)]
+pub struct WebtoonArgs {
+    /// The video.
+    pub input: PathBuf,
+
+    /// The episode's folder (replaced whole if it exists).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// Lines for the balloons: a SubRip (.srt) or WebVTT (.vtt) file. Without it, the video's
+    /// own subtitle stream is used when it has one.
+    #[arg(long, value_name = "FILE")]
+    pub subtitles: Option<PathBuf>,
+
+    /// The style and its knobs.
+    #[command(flatten)]
+    pub style: StyleArgs,
+
+    /// The vertical strip (webtoon) or comic pages.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Scroll)]
+    pub layout: LayoutArg,
+
+    /// At most this many panels (neighbouring short moments are merged).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=2000))]
+    pub panels: Option<u32>,
+
+    /// Shortest moment a panel stands for, seconds: lower makes more panels.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0, value_parser = panel_seconds)]
+    pub panel_seconds: f64,
+
+    /// Width of the strip or of a page, pixels.
+    #[arg(long, value_name = "PX", default_value_t = 800, value_parser = clap::value_parser!(u32).range(320..=4000))]
+    pub width: u32,
+
+    /// Page proportions for --layout page.
+    #[arg(long, value_enum, default_value_t = PageSizeArg::A4)]
+    pub page_size: PageSizeArg,
+
+    /// Right-to-left reading (manga): panels of a row and balloons run from the right.
+    #[arg(long)]
+    pub rtl: bool,
+
+    /// Still panels only: no loops in the HTML.
+    #[arg(long)]
+    pub no_motion: bool,
+
+    /// Tallest slice of the strip, pixels (webtoon sites commonly take at most 1280).
+    #[arg(long, value_name = "PX", default_value_t = 1280, value_parser = clap::value_parser!(u32).range(200..=20000))]
+    pub slice_height: u32,
+
+    /// Start time in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = start_time)]
+    pub start: Option<f32>,
+
+    /// Length in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = duration)]
+    pub duration: Option<f32>,
+}
+
+fn panel_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s} is not a number"))?;
+    if (0.2..=600.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s}: a panel's moment must be 0.2 to 600 seconds"))
+    }
 }
 
 /// A style preset on the command line; names and help come from the presets themselves.

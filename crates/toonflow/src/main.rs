@@ -9,6 +9,7 @@ mod postprocess;
 mod stylize;
 mod train;
 mod video;
+mod webtoon;
 
 use anyhow::Result;
 use clap::Parser;
@@ -101,6 +102,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match interrupted_code() {
                 Some(code) => {
                     eprintln!("toonflow: interrupted, no output written");
+                    Ok(code)
+                }
+                None => result.map(|()| ExitCode::SUCCESS),
+            }
+        }
+        Command::Webtoon(args) => {
+            let result = webtoon::webtoon(args, cli.quiet, &interrupted);
+            match interrupted_code() {
+                Some(code) => {
+                    eprintln!("toonflow: interrupted, no episode written");
                     Ok(code)
                 }
                 None => result.map(|()| ExitCode::SUCCESS),

@@ -149,6 +149,11 @@ fn every_subcommand_survives_bad_inputs_without_panics_or_damage() {
             let code = run(&["video", &f, "-o", "{out}.mp4"]);
             assert!(*readable || code == 1, "video {f}: exit {code}");
             run(&["eval", "temporal", &f, &f]);
+            let code = run(&["webtoon", &f, "-o", "{out}", "--no-motion"]);
+            assert!(*readable || code == 1, "webtoon {f}: exit {code}");
+            // Any file as subtitles: text or not, the episode or a clear error.
+            let code = run(&["webtoon", &f, "-o", "{out}", "--subtitles", &f, "--no-motion"]);
+            assert!(code <= 1, "webtoon --subtitles {f}: exit {code}");
         }
     }
     let dir = c(&corpus_dir);

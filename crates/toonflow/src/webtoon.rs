@@ -1,0 +1,104 @@
+//! `toonflow webtoon`: a video as a webtoon episode (toonflow-webtoon), in any style.
+
+use crate::cli::{LayoutArg, PageSizeArg, WebtoonArgs};
+use crate::stylize::style_config;
+use crate::UsageError;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::AtomicBool;
+use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
+use toonflow_video::ffmpeg::{probe, Span};
+use toonflow_video::stylizer::{ComicStylizer, FrameStylizer, ModelStylizer};
+use toonflow_video::temporal::TemporalConfig;
+use toonflow_webtoon::episode::{make_episode, EpisodeError, EpisodeJob, SubtitleSource};
+use toonflow_webtoon::layout::{LayoutConfig, LayoutKind, PageSize};
+use toonflow_webtoon::panels::PanelConfig;
+
+/// Runs `toonflow webtoon`.
+pub fn webtoon(args: &WebtoonArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
+    if let Some(subs) = &args.subtitles {
+        if !subs.is_file() {
+            return Err(UsageError(format!("--subtitles {}: no such file", subs.display())).into());
+        }
+    }
+    let info = probe(&args.input)?;
+    let span = Span { start: args.start.map(f64::from), duration: args.duration.map(f64::from) };
+    if let (Some(start), Some(length)) = (span.start, info.duration) {
+        if start >= length {
+            return Err(UsageError(format!("--start {start}: {} is {length:.2} s long", args.input.display())).into());
+        }
+    }
+    let job = EpisodeJob {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        span,
+        subtitles: args.subtitles.clone().map_or(SubtitleSource::FromVideo, SubtitleSource::File),
+        panels: PanelConfig {
+            max_panels: args.panels.map(|n| n as usize),
+            min_seconds: args.panel_seconds,
+            motion: !args.no_motion,
+            ..PanelConfig::default()
+        },
+        layout: LayoutConfig {
+            kind: match args.layout {
+                LayoutArg::Scroll => LayoutKind::Scroll,
+                LayoutArg::Page => LayoutKind::Page,
+            },
+            width: args.width as f32,
+            rtl: args.rtl,
+            page: match args.page_size {
+                PageSizeArg::A4 => PageSize::A4,
+                PageSizeArg::B5 => PageSize::B5,
+            },
+        },
+        slice_height: args.slice_height as usize,
+        cut_threshold: DEFAULT_CUT_THRESHOLD,
+        temporal: TemporalConfig::default(),
+    };
+    let mut stylizer: Box<dyn FrameStylizer> = match crate::model::load_optional(&args.style)? {
+        Some(model) => Box::new(ModelStylizer::new(model)),
+        None => Box::new(ComicStylizer::new(style_config(&args.style), args.style.tone)),
+    };
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg} [{bar:30}] {pos}/{len}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let progress = |stage: &str, done: u64, expected: Option<u64>| {
+        bar.set_message(stage.to_string());
+        bar.set_length(expected.unwrap_or(0).max(done));
+        bar.set_position(done);
+    };
+    let report = match make_episode(&job, &info, stylizer.as_mut(), &progress, cancel) {
+        Err(e @ EpisodeError::WouldOverwriteInput { .. }) => return Err(UsageError(e.to_string()).into()),
+        other => other.with_context(|| format!("{}", args.input.display()))?,
+    };
+    bar.finish_and_clear();
+    for warning in &report.warnings {
+        tracing::warn!("{warning}");
+    }
+    if !quiet {
+        let total: f64 = report.stage_times.iter().map(|(_, d)| d.as_secs_f64()).sum();
+        let stages: Vec<String> =
+            report.stage_times.iter().map(|(name, d)| format!("{name} {:.1} s", d.as_secs_f64())).collect();
+        eprintln!(
+            "toonflow: {} panels ({} moving, {} balloons) from {:.1} s of video to {} in {:.1} s ({}; {:.1} s per minute of video)",
+            report.panels,
+            report.moving,
+            report.balloons,
+            report.seconds,
+            args.output.display(),
+            total,
+            stages.join(", "),
+            total / report.seconds.max(1e-9) * 60.0
+        );
+        if report.with_subject > 0 {
+            eprintln!(
+                "toonflow: balloons over the moving subject: {} of {} (top-left placement: {})",
+                report.on_subject.0, report.with_subject, report.on_subject.1
+            );
+        }
+    }
+    Ok(())
+}
