@@ -72,6 +72,9 @@ pub struct EpisodeReport {
     pub on_subject: (usize, usize),
     /// Balloons in panels where a subject was found.
     pub with_subject: usize,
+    /// Mean importance of the picture the balloons hide (motion, skin, detail; 0 to 1), placed
+    /// and with the naive top-left placement.
+    pub hidden_importance: (f32, f32),
     /// Files written, relative to the folder.
     pub files: Vec<String>,
     /// Problems that did not stop the run.
@@ -207,6 +210,8 @@ pub fn make_episode(
         .collect();
     for (d, r) in drawn.iter().zip(&records) {
         report.balloons += d.balloons.len();
+        report.hidden_importance.0 += d.hidden.0;
+        report.hidden_importance.1 += d.hidden.1;
         if d.subject.is_some() {
             report.with_subject += d.balloons.len();
             report.on_subject.0 += d.on_subject.0;
@@ -215,6 +220,8 @@ pub fn make_episode(
         report.moving += r.moving.is_some() as usize;
     }
     report.panels = records.len();
+    let n = report.balloons.max(1) as f32;
+    report.hidden_importance = (report.hidden_importance.0 / n, report.hidden_importance.1 / n);
     let pictures: Vec<Canvas> = drawn.into_iter().map(|d| d.picture).collect();
     report.files = output::write_episode(&staged, job, &layout, &records, &pictures, &cues, &report)?;
     staged.commit().map_err(|e| io(&job.output, e))?;
@@ -298,6 +305,8 @@ struct Drawn {
     subject: Option<Rect>,
     /// Balloons over the subject, placed and naive.
     on_subject: (usize, usize),
+    /// Summed importance under the balloons, placed and naive.
+    hidden: (f32, f32),
     /// The moving panel's file, relative to the folder.
     moving: Option<String>,
 }
@@ -473,6 +482,7 @@ fn draw_panel(
     let naive = balloons::shelf(&local, &placed.iter().map(|p| (p.body.w, p.body.h)).collect::<Vec<_>>(), rtl)
         .unwrap_or_default();
     let on_subject = (placed.iter().map(|p| on(&p.body)).sum(), naive.iter().map(on).sum());
+    let hidden = (placed.iter().map(|p| importance(&p.body)).sum(), naive.iter().map(&importance).sum());
 
     let picture_of = |source: &Frame, stylizer: &mut dyn FrameStylizer, refit: bool| {
         let px = |r: &Rect| {
@@ -514,6 +524,7 @@ fn draw_panel(
         crop,
         subject: subject.map(|s| Rect::new(s.x + b.x, s.y + b.y, s.w, s.h)),
         on_subject,
+        hidden,
         moving,
     })
 }

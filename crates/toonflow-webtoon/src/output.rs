@@ -157,6 +157,8 @@ pub fn write_episode(
             "balloons_in_panels_with_a_subject": report.with_subject,
             "on_subject": report.on_subject.0,
             "naive_top_left_on_subject": report.on_subject.1,
+            "hidden_importance": report.hidden_importance.0,
+            "naive_top_left_hidden_importance": report.hidden_importance.1,
         },
         "warnings": report.warnings,
     });

@@ -93,6 +93,12 @@ pub fn webtoon(args: &WebtoonArgs, quiet: bool, cancel: &AtomicBool) -> Result<(
             stages.join(", "),
             total / report.seconds.max(1e-9) * 60.0
         );
+        if report.balloons > 0 {
+            eprintln!(
+                "toonflow: importance of the picture under the balloons: {:.3} (top-left placement: {:.3})",
+                report.hidden_importance.0, report.hidden_importance.1
+            );
+        }
         if report.with_subject > 0 {
             eprintln!(
                 "toonflow: balloons over the moving subject: {} of {} (top-left placement: {})",
