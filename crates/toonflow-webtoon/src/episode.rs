@@ -152,7 +152,8 @@ pub fn make_episode(
 
     let t = Instant::now();
     let expected = info.expected_frames();
-    let stats = scan::scan(&job.input, info, job.span, job.cut_threshold, &|n| progress("measuring", n, expected))?;
+    let stats =
+        scan::scan(&job.input, info, job.span, job.cut_threshold, &|n| progress("measuring", n, expected), cancel)?;
     report.stage_times.push(("measure", t.elapsed()));
     if cancel.load(Ordering::Relaxed) {
         return Err(interrupted());

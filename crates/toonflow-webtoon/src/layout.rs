@@ -134,7 +134,7 @@ fn scroll(panels: &[PanelShape], cfg: &LayoutConfig) -> Layout {
         }
         // Establishing panels open a shot wide (2:1) when more panels of the shot follow.
         let more = panels.get(i + 1).is_some_and(|q| q.shot == p.shot);
-        let aspect = if p.shot_start && more { p.aspect.max(2.0) } else { p.aspect.clamp(0.6, 2.4) };
+        let aspect = if p.shot_start && more { p.aspect.clamp(2.0, 3.0) } else { p.aspect.clamp(0.6, 2.4) };
         let h = (inner / aspect).round();
         boxes.push((0, Rect::new(margin, y, inner, h)));
         y += h;
@@ -163,9 +163,11 @@ fn pages(panels: &[PanelShape], cfg: &LayoutConfig) -> Layout {
             rows.push(vec![i]);
         }
     }
-    // A row's natural height keeps its panels' proportions, within a band.
+    // A row's natural height keeps its panels' proportions, within a band (a panoramic or
+    // sliver-thin source is cropped to a readable panel).
+    let aspect = |i: usize| panels[i].aspect.clamp(0.5, 3.0);
     let natural = |r: &[usize]| {
-        let aspects: f32 = r.iter().map(|&i| panels[i].aspect).sum();
+        let aspects: f32 = r.iter().map(|&i| aspect(i)).sum();
         ((inner_w - gap * (r.len() - 1) as f32) / aspects).clamp(0.2 * inner_h, 0.45 * inner_h)
     };
     let mut boxes = vec![(0, Rect::default()); panels.len()];
@@ -190,7 +192,7 @@ fn pages(panels: &[PanelShape], cfg: &LayoutConfig) -> Layout {
         for row in page_rows {
             let rh = (free * weight(row) / total).round();
             let shares: Vec<f32> =
-                row.iter().map(|&i| panels[i].aspect * (1.0 + 0.3 * panels[i].importance.min(3.0))).collect();
+                row.iter().map(|&i| aspect(i) * (1.0 + 0.3 * panels[i].importance.min(3.0))).collect();
             let sum: f32 = shares.iter().sum();
             let free_w = inner_w - gap * (row.len() - 1) as f32;
             let mut x = margin;

@@ -45,19 +45,24 @@ impl FrameStats {
     }
 }
 
-/// Measures every frame of `path` (the span of it given).
+/// Measures every frame of `path` (the span of it given); stops early, with the frames measured
+/// so far, when `cancel` is set.
 pub fn scan(
     path: &std::path::Path,
     info: &VideoInfo,
     span: Span,
     cut_threshold: f32,
     progress: &dyn Fn(u64),
+    cancel: &std::sync::atomic::AtomicBool,
 ) -> Result<Vec<FrameStats>, VideoError> {
     let mut decoder = Decoder::open(path, info, span, false)?;
     let mut analyzer = FrameAnalyzer::new(cut_threshold, None);
     let fps = if info.is_variable_rate() { info.avg_rate.fps() } else { info.rate.fps() };
     let mut stats: Vec<FrameStats> = Vec::new();
     while let Some((frame, _)) = decoder.next_frame()? {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(stats);
+        }
         let analysis = analyzer.analyze(&frame);
         let luma = decoder.last_luma();
         let thumb = thumbnail(&luma);

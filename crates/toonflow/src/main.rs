@@ -82,6 +82,18 @@ fn init_logging(cli: &Cli) {
         .init();
 }
 
+/// The exit of a command that writes one output whole or not at all: 130 when interrupted
+/// (whatever the command returned, as the interruption caused it), its result otherwise.
+fn whole_or_nothing(result: Result<()>, interrupted: Option<ExitCode>, what: &str) -> Result<ExitCode> {
+    match interrupted {
+        Some(code) => {
+            eprintln!("toonflow: interrupted, {what}");
+            Ok(code)
+        }
+        None => result.map(|()| ExitCode::SUCCESS),
+    }
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
     init_logging(&cli);
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -97,25 +109,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
     let interrupted_code = || interrupted.load(Ordering::SeqCst).then(|| ExitCode::from(EXIT_INTERRUPTED));
     match &cli.command {
+        // A single output written whole or not at all: an interrupted run says so and exits 130.
         Command::Video(args) => {
-            let result = video::video(args, cli.quiet, &interrupted);
-            match interrupted_code() {
-                Some(code) => {
-                    eprintln!("toonflow: interrupted, no output written");
-                    Ok(code)
-                }
-                None => result.map(|()| ExitCode::SUCCESS),
-            }
+            whole_or_nothing(video::video(args, cli.quiet, &interrupted), interrupted_code(), "no output written")
         }
         Command::Webtoon(args) => {
-            let result = webtoon::webtoon(args, cli.quiet, &interrupted);
-            match interrupted_code() {
-                Some(code) => {
-                    eprintln!("toonflow: interrupted, no episode written");
-                    Ok(code)
-                }
-                None => result.map(|()| ExitCode::SUCCESS),
-            }
+            whole_or_nothing(webtoon::webtoon(args, cli.quiet, &interrupted), interrupted_code(), "no episode written")
         }
         Command::Eval(EvalCommand::Temporal(args)) => eval::temporal(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Style(args)) => eval::style(args).map(|()| ExitCode::SUCCESS),

@@ -415,3 +415,42 @@ fn the_videos_own_subtitle_stream_gives_the_lines() {
     assert_eq!(cues[0], "Hello from the first shot!");
     assert!(!stderr(&run).contains("no subtitles"));
 }
+
+#[test]
+fn ctrl_c_leaves_no_episode() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let c = clip();
+    // Six times the clip, so the drawing is under way when the interrupt comes.
+    let long = c.root.join("long.mp4");
+    let concat = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-stream_loop", "5", "-i"])
+        .arg(&c.video)
+        .args(["-c", "copy"])
+        .arg(&long)
+        .status()
+        .unwrap();
+    assert!(concat.success());
+    let before: Vec<_> = std::fs::read_dir(&c.root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let child = Command::new(env!("CARGO_BIN_EXE_toonflow"))
+        .args(["-q", "webtoon", s(&long), "--subtitles", s(&c.srt), "-o", s(&c.root.join("episode"))])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The staging folder appears when the drawing starts.
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(&c.root).unwrap().count() <= before.len() {
+        assert!(start.elapsed().as_secs() < 60, "drawing never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let mut after: Vec<_> = std::fs::read_dir(&c.root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    after.sort();
+    let mut before = before;
+    before.sort();
+    assert_eq!(after, before, "only the inputs remain");
+}
