@@ -27,6 +27,12 @@ fn square_at(f: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// Runs FFmpeg quietly, overwriting its output; the test fails if FFmpeg does.
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status().unwrap();
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
 fn make_clip(path: &Path) {
     let mut child = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &format!("{W}x{H}")])
@@ -89,6 +95,17 @@ fn clip() -> Clip {
     Clip { _dir: dir, video, srt, root }
 }
 
+/// `toonflow webtoon` on the clip's video into `root/name`, which must succeed; the episode's
+/// folder and what the run printed.
+fn made(c: &Clip, name: &str, extra: &[&str]) -> (PathBuf, String) {
+    let out = c.root.join(name);
+    let mut args = vec!["webtoon", s(&c.video), "-o", s(&out)];
+    args.extend_from_slice(extra);
+    let run = toonflow(&args);
+    assert!(run.status.success(), "{}", stderr(&run));
+    (out, stderr(&run))
+}
+
 fn episode(json_dir: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(json_dir.join("episode.json")).unwrap()).unwrap()
 }
@@ -109,11 +126,9 @@ fn a_clip_becomes_an_episode_whose_panels_and_balloons_follow_shots_and_lines() 
         return;
     }
     let c = clip();
-    let out = c.root.join("episode");
-    let run = toonflow(&["webtoon", s(&c.video), "--subtitles", s(&c.srt), "-o", s(&out), "--slice-height", "600"]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let (out, said) = made(&c, "episode", &["--subtitles", s(&c.srt), "--slice-height", "600"]);
     // The malformed cue is named by its line and skipped; the rest are used.
-    assert!(stderr(&run).contains("lines.srt:10:"), "{}", stderr(&run));
+    assert!(said.contains("lines.srt:10:"), "{said}");
     let ep = episode(&out);
     let panels = ep["panels"].as_array().unwrap();
     let cues = ep["cues"].as_array().unwrap();
@@ -219,22 +234,8 @@ fn pages_read_right_to_left_and_come_as_a_cbz() {
         return;
     }
     let c = clip();
-    let out = c.root.join("pages");
-    let run = toonflow(&[
-        "webtoon",
-        s(&c.video),
-        "-o",
-        s(&out),
-        "--subtitles",
-        s(&c.srt),
-        "--layout",
-        "page",
-        "--rtl",
-        "--page-size",
-        "b5",
-        "--no-motion",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let (out, _) =
+        made(&c, "pages", &["--subtitles", s(&c.srt), "--layout", "page", "--rtl", "--page-size", "b5", "--no-motion"]);
     let ep = episode(&out);
     let panels = ep["panels"].as_array().unwrap();
     assert!(panels.iter().all(|p| p["moving"].is_null()));
@@ -274,10 +275,8 @@ fn bad_inputs_are_clear_errors_and_leave_nothing() {
     assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     let c = clip();
     // No subtitles at all: said once, panels without balloons.
-    let out = c.root.join("silent");
-    let run = toonflow(&["webtoon", s(&c.video), "-o", s(&out), "--no-motion"]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    assert_eq!(stderr(&run).matches("no subtitles").count(), 1, "{}", stderr(&run));
+    let (out, said) = made(&c, "silent", &["--no-motion"]);
+    assert_eq!(said.matches("no subtitles").count(), 1, "{said}");
     let ep = episode(&out);
     assert!(ep["panels"]
         .as_array()
@@ -330,9 +329,7 @@ fn the_page_shows_the_panels_and_plays_the_moving_ones_in_chromium() {
     }
     let Some(browser) = chromium() else { return };
     let c = clip();
-    let out = c.root.join("episode");
-    let run = toonflow(&["webtoon", s(&c.video), "--subtitles", s(&c.srt), "-o", s(&out)]);
-    assert!(run.status.success(), "{}", stderr(&run));
+    let (out, _) = made(&c, "episode", &["--subtitles", s(&c.srt)]);
     let ep = episode(&out);
     let page = out.join("index.html");
     let (a, log) = screenshot(browser, &page, 300, &c.root);
@@ -396,16 +393,7 @@ fn the_videos_own_subtitle_stream_gives_the_lines() {
     }
     let c = clip();
     let mkv = c.root.join("with-subtitles.mkv");
-    let mux = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&c.video)
-        .arg("-i")
-        .arg(&c.srt)
-        .args(["-map", "0:v", "-map", "1", "-c:v", "copy", "-c:s", "srt"])
-        .arg(&mkv)
-        .status()
-        .unwrap();
-    assert!(mux.success());
+    ffmpeg(&["-i", s(&c.video), "-i", s(&c.srt), "-map", "0:v", "-map", "1", "-c:v", "copy", "-c:s", "srt", s(&mkv)]);
     let out = c.root.join("episode");
     let run = toonflow(&["webtoon", s(&mkv), "-o", s(&out), "--no-motion"]);
     assert!(run.status.success(), "{}", stderr(&run));
@@ -424,14 +412,7 @@ fn ctrl_c_leaves_no_episode() {
     let c = clip();
     // Six times the clip, so the drawing is under way when the interrupt comes.
     let long = c.root.join("long.mp4");
-    let concat = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-stream_loop", "5", "-i"])
-        .arg(&c.video)
-        .args(["-c", "copy"])
-        .arg(&long)
-        .status()
-        .unwrap();
-    assert!(concat.success());
+    ffmpeg(&["-stream_loop", "5", "-i", s(&c.video), "-c", "copy", s(&long)]);
     let before: Vec<_> = std::fs::read_dir(&c.root).unwrap().map(|e| e.unwrap().file_name()).collect();
     let child = Command::new(env!("CARGO_BIN_EXE_toonflow"))
         .args(["-q", "webtoon", s(&long), "--subtitles", s(&c.srt), "-o", s(&c.root.join("episode"))])
