@@ -134,6 +134,26 @@ impl Drop for StagedDir {
     }
 }
 
+/// Before a [`StagedDir`] replaces `target`: the first entry in it that the writer did not make
+/// (`ours` tells its names), so a mistyped output path cannot swap away someone's files. `None`
+/// when `target` does not exist or holds only the writer's names; an error when it is not a
+/// folder (a file there would be replaced by one).
+pub fn foreign_entry(target: &Path, ours: impl Fn(&str) -> bool) -> std::io::Result<Option<String>> {
+    if !target.exists() {
+        return Ok(None);
+    }
+    if !target.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "exists and is not a folder"));
+    }
+    for entry in std::fs::read_dir(target)? {
+        let name = entry?.file_name();
+        if !name.to_str().is_some_and(&ours) {
+            return Ok(Some(name.to_string_lossy().into_owned()));
+        }
+    }
+    Ok(None)
+}
+
 /// The last complete version of a folder written with [`StagedDir`]: the folder itself, or the
 /// previous version when a kill came between the renames of a commit; `None` if neither exists.
 pub fn committed_dir(target: &Path) -> Option<PathBuf> {
@@ -226,6 +246,20 @@ pub fn remove_stale_temporaries(targets: &[PathBuf]) -> Vec<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn foreign_entries_are_named_and_a_file_is_not_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        assert_eq!(foreign_entry(&target, |_| false).unwrap(), None, "missing is fine");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("ours.png"), b"").unwrap();
+        assert_eq!(foreign_entry(&target, |n| n.ends_with(".png")).unwrap(), None);
+        std::fs::write(target.join("theirs.txt"), b"").unwrap();
+        assert_eq!(foreign_entry(&target, |n| n.ends_with(".png")).unwrap().as_deref(), Some("theirs.txt"));
+        assert!(foreign_entry(&target.join("ours.png"), |_| true).is_err());
+    }
+
     use super::*;
 
     #[test]

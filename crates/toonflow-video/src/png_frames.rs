@@ -29,20 +29,11 @@ impl PngFrameWriter {
     /// so a mistyped `-o` cannot swap away someone's pictures.
     pub fn open(dir: &Path) -> Result<PngFrameWriter, VideoError> {
         let io = |e: std::io::Error| VideoError::Io { path: dir.into(), source: e };
-        if dir.exists() {
-            let entries = std::fs::read_dir(dir).map_err(io)?;
-            for entry in entries {
-                let name = entry.map_err(io)?.file_name();
-                if !name.to_str().is_some_and(is_frame_name) {
-                    return Err(VideoError::Write {
-                        path: dir.into(),
-                        reason: format!(
-                            "the folder holds other files than frames ({}); give a new or empty folder",
-                            name.to_string_lossy()
-                        ),
-                    });
-                }
-            }
+        if let Some(name) = toonflow_fs::foreign_entry(dir, is_frame_name).map_err(io)? {
+            return Err(VideoError::Write {
+                path: dir.into(),
+                reason: format!("the folder holds other files than frames ({name}); give a new or empty folder"),
+            });
         }
         let staged = StagedDir::new(dir).map_err(io)?;
         Ok(PngFrameWriter { dir: dir.into(), staged, frames_written: 0 })

@@ -108,6 +108,14 @@ pub enum EpisodeError {
         /// The input.
         input: PathBuf,
     },
+    /// The output path holds something that is not an episode.
+    #[error("{path}: {reason}; give a new or empty folder, or an earlier episode's")]
+    WouldReplace {
+        /// The output.
+        path: PathBuf,
+        /// What is there.
+        reason: String,
+    },
     /// Stopped by the user: nothing written.
     #[error("{path}: interrupted, nothing written")]
     Interrupted {
@@ -129,6 +137,12 @@ pub fn make_episode(
 ) -> Result<EpisodeReport, EpisodeError> {
     if toonflow_fs::is_within(&job.input, &job.output) {
         return Err(EpisodeError::WouldOverwriteInput { path: job.output.clone(), input: job.input.clone() });
+    }
+    let would_replace = |reason: String| EpisodeError::WouldReplace { path: job.output.clone(), reason };
+    match toonflow_fs::foreign_entry(&job.output, output::is_episode_entry) {
+        Ok(None) => {}
+        Ok(Some(name)) => return Err(would_replace(format!("the folder holds {name}, which no episode writes"))),
+        Err(e) => return Err(would_replace(e.to_string())),
     }
     let mut report = EpisodeReport::default();
     let interrupted = || EpisodeError::Interrupted { path: job.output.clone() };

@@ -14,6 +14,12 @@ use std::io::Write;
 use toonflow_fs::StagedDir;
 use toonflow_video::ffmpeg::{EncodeOptions, Encoder, Rate, VideoFormat};
 
+/// The names an episode folder holds (what [`write_episode`] and [`write_loop`] make): an
+/// existing folder is replaced only if it holds nothing else.
+pub fn is_episode_entry(name: &str) -> bool {
+    matches!(name, "index.html" | "episode.json" | "episode.png" | "episode.cbz" | "slices" | "pages" | "moving")
+}
+
 /// JPEG quality of slices and CBZ pages.
 const JPEG_QUALITY: u8 = 90;
 

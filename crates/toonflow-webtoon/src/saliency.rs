@@ -44,10 +44,10 @@ impl Saliency {
 pub fn analyze(frame: &Frame, neighbour: Option<&Frame>) -> Saliency {
     let h = ((frame.height() * WIDTH) as f32 / frame.width() as f32).round().max(8.0) as usize;
     let small = resize_frame(frame, WIDTH, h, ResizeFilter::Area);
-    let motion =
-        neighbour.map(|n| residual_motion(&luma(&small), &luma(&resize_frame(n, WIDTH, h, ResizeFilter::Area))));
+    let small_luma = luma(&small);
+    let motion = neighbour.map(|n| residual_motion(&small_luma, &luma(&resize_frame(n, WIDTH, h, ResizeFilter::Area))));
     let skin = skin_map(&small);
-    let detail = detail_map(&luma(&small));
+    let detail = detail_map(&small_luma);
     let subject = motion.as_ref().and_then(|m| subject_box(&m.1));
     let map = Plane::from_fn(WIDTH, h, |x, y| {
         let i = y * WIDTH + x;

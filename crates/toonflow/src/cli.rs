@@ -447,7 +447,8 @@ pub struct WebtoonArgs {
     /// The video.
     pub input: PathBuf,
 
-    /// The episode's folder (replaced whole if it exists).
+    /// The episode's folder: an earlier episode there is replaced whole; a folder with other
+    /// files, or a file, is refused.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
 

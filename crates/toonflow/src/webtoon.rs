@@ -71,7 +71,9 @@ pub fn webtoon(args: &WebtoonArgs, quiet: bool, cancel: &AtomicBool) -> Result<(
         bar.set_position(done);
     };
     let report = match make_episode(&job, &info, stylizer.as_mut(), &progress, cancel) {
-        Err(e @ EpisodeError::WouldOverwriteInput { .. }) => return Err(UsageError(e.to_string()).into()),
+        Err(e @ (EpisodeError::WouldOverwriteInput { .. } | EpisodeError::WouldReplace { .. })) => {
+            return Err(UsageError(e.to_string()).into())
+        }
         other => other.with_context(|| format!("{}", args.input.display()))?,
     };
     bar.finish_and_clear();

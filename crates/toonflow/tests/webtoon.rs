@@ -287,6 +287,21 @@ fn bad_inputs_are_clear_errors_and_leave_nothing() {
     let run = toonflow(&["webtoon", s(&c.video), "-o", s(&c.root)]);
     assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     assert!(c.video.is_file());
+    // A file, or a folder of someone's files, at the output path is refused and kept; an
+    // earlier episode is replaced whole.
+    let file = c.root.join("notes.txt");
+    std::fs::write(&file, "mine").unwrap();
+    let folder = c.root.join("photos");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("holiday.jpg"), "mine").unwrap();
+    for taken in [&file, &folder] {
+        let run = toonflow(&["webtoon", s(&c.video), "-o", s(taken), "--no-motion"]);
+        assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    assert_eq!(std::fs::read_to_string(folder.join("holiday.jpg")).unwrap(), "mine");
+    let (again, _) = made(&c, "silent", &["--no-motion", "--layout", "page"]);
+    assert!(again.join("episode.cbz").is_file() && !again.join("episode.png").exists(), "replaced whole");
     // Binary junk as subtitles: named, nothing written.
     let junk = c.root.join("junk.srt");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, 0x9f]).unwrap();
