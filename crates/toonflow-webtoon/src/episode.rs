@@ -239,6 +239,10 @@ pub fn make_episode(
     report.hidden_importance = (report.hidden_importance.0 / n, report.hidden_importance.1 / n);
     let pictures: Vec<Canvas> = drawn.into_iter().map(|d| d.picture).collect();
     report.files = output::write_episode(&staged, job, &layout, &records, &pictures, &cues, &report)?;
+    // The last moment to stop with nothing written (the staging folder goes with `staged`).
+    if cancel.load(Ordering::Relaxed) {
+        return Err(interrupted());
+    }
     staged.commit().map_err(|e| io(&job.output, e))?;
     report.stage_times.push(("write", t.elapsed()));
     Ok(report)
