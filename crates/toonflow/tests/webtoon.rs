@@ -327,14 +327,17 @@ fn chromium() -> Option<&'static str> {
 fn screenshot(browser: &str, page: &Path, ms: u32, dir: &Path) -> (image::RgbImage, String) {
     let shot = dir.join(format!("shot-{ms}.png"));
     let out = Command::new(browser)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"])
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"])
+        .args(["--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", dir.join(format!("profile-{ms}")).display()))
         .arg(format!("--screenshot={}", shot.display()))
         .args(["--window-size=800,1600", &format!("--virtual-time-budget={ms}")])
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    (image::open(&shot).unwrap().to_rgb8(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let picture = image::open(&shot).unwrap_or_else(|e| panic!("no screenshot ({e}); Chromium said:\n{log}"));
+    (picture.to_rgb8(), log)
 }
 
 #[test]
