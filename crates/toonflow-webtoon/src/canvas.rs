@@ -88,18 +88,6 @@ impl Canvas {
         Canvas { width: self.width, height: y1 - y0, rgb: self.rgb[3 * y0 * self.width..3 * y1 * self.width].to_vec() }
     }
 
-    /// The pixels inside `r` (whole pixels, clipped), as a new canvas.
-    pub fn crop(&self, r: &Rect) -> Canvas {
-        let (x0, y0) = (r.x.round().max(0.0) as usize, r.y.round().max(0.0) as usize);
-        let (x1, y1) = ((r.right().round() as usize).min(self.width), (r.bottom().round() as usize).min(self.height));
-        let mut out = Canvas::new(x1.saturating_sub(x0), y1.saturating_sub(y0), WHITE);
-        for y in 0..out.height {
-            let s = 3 * ((y0 + y) * self.width + x0);
-            out.rgb[3 * y * out.width..3 * (y + 1) * out.width].copy_from_slice(&self.rgb[s..s + 3 * out.width]);
-        }
-        out
-    }
-
     /// Encoded as JPEG of `quality` (1-100) or, with `None`, PNG.
     pub fn encode(&self, jpeg_quality: Option<u8>) -> Result<Vec<u8>, image::ImageError> {
         let img = image::RgbImage::from_raw(self.width as u32, self.height as u32, self.rgb.clone())

@@ -135,8 +135,15 @@ pub fn make_episode(
     progress: Progress,
     cancel: &AtomicBool,
 ) -> Result<EpisodeReport, EpisodeError> {
-    if toonflow_fs::is_within(&job.input, &job.output) {
-        return Err(EpisodeError::WouldOverwriteInput { path: job.output.clone(), input: job.input.clone() });
+    // Every input: the video and a subtitle file (the folder is replaced whole).
+    let subtitle_file = match &job.subtitles {
+        SubtitleSource::File(path) => Some(path),
+        SubtitleSource::FromVideo => None,
+    };
+    if let Some(input) =
+        std::iter::once(&job.input).chain(subtitle_file).find(|p| toonflow_fs::is_within(p, &job.output))
+    {
+        return Err(EpisodeError::WouldOverwriteInput { path: job.output.clone(), input: input.clone() });
     }
     let would_replace = |reason: String| EpisodeError::WouldReplace { path: job.output.clone(), reason };
     match toonflow_fs::foreign_entry(&job.output, output::is_episode_entry) {
@@ -155,6 +162,10 @@ pub fn make_episode(
     match subs {
         Some(s) => {
             report.warnings.extend(s.warnings);
+            if s.cues.is_empty() {
+                let from = subtitle_file.map_or(job.input.display(), |p| p.display());
+                report.warnings.push(format!("{from}: no usable subtitle cues: panels without balloons"));
+            }
             let offset = job.span.start.unwrap_or(0.0);
             cues = s.cues.into_iter().map(|c| Cue { start: c.start - offset, end: c.end - offset, ..c }).collect();
         }
@@ -503,23 +514,9 @@ fn draw_panel(
     let on_subject = (placed.iter().map(|p| on(&p.body)).sum(), naive.iter().map(on).sum());
     let hidden = (placed.iter().map(|p| importance(&p.body)).sum(), naive.iter().map(&importance).sum());
 
-    let picture_of = |source: &Frame, stylizer: &mut dyn FrameStylizer, refit: bool| {
-        let px = |r: &Rect| {
-            Rect::new(
-                r.x * source.width() as f32,
-                r.y * source.height() as f32,
-                r.w * source.width() as f32,
-                r.h * source.height() as f32,
-            )
-        };
-        let c = px(&crop);
-        let cropped = crop_frame(source, &c);
-        let styled = stylizer.stylize(&resize_frame(&cropped, bw, bh, ResizeFilter::Area), refit);
-        let mut canvas = Canvas::from_frame(&styled);
-        finish_panel(&mut canvas, &placed, lettering);
-        canvas
-    };
-    let picture = picture_of(&frame, stylizer, plan.shot_start && !plan.continuation);
+    let styled = stylizer.stylize(&framed(&frame, &crop, bw, bh), plan.shot_start && !plan.continuation);
+    let mut picture = Canvas::from_frame(&styled);
+    finish_panel(&mut picture, &placed, lettering);
     drop(frame);
 
     let moving = if g.loop_frames.len() >= 8 {
@@ -555,6 +552,14 @@ fn place_crop(sal: &Saliency, (w, h): (f32, f32)) -> Rect {
     let x = (focus.0 - w / 2.0).clamp(0.0, 1.0 - w);
     let y = (focus.1 - h / 2.0).clamp(0.0, 1.0 - h);
     Rect::new(x, y, w, h)
+}
+
+/// The part `crop` (fractions of the frame) of a frame, at the panel's size: what a panel's
+/// still and each frame of its loop show.
+fn framed(frame: &Frame, crop: &Rect, bw: usize, bh: usize) -> Frame {
+    let whole = Rect::new(0.0, 0.0, frame.width() as f32, frame.height() as f32);
+    let pixels = crop.map(&Rect::new(0.0, 0.0, 1.0, 1.0), &whole);
+    resize_frame(&crop_frame(frame, &pixels), bw, bh, ResizeFilter::Area)
 }
 
 fn crop_frame(frame: &Frame, r: &Rect) -> Frame {
@@ -593,9 +598,7 @@ fn loop_frames(
     let styled: Vec<Frame> = sources
         .iter()
         .map(|c| {
-            let (w, h) = (c.width as f32, c.height as f32);
-            let frame = c.crop(&Rect::new(crop.x * w, crop.y * h, crop.w * w, crop.h * h)).to_frame();
-            let frame = resize_frame(&frame, bw, bh, ResizeFilter::Area);
+            let frame = framed(&c.to_frame(), crop, bw, bh);
             let styled = stylizer.stylize(&frame, false);
             let (out, _) = stabilizer.process(analyzer.analyze(&frame), styled);
             match &finisher {

@@ -59,10 +59,14 @@ fn io(staged: &StagedDir, name: &str) -> impl Fn(std::io::Error) -> EpisodeError
     move |source| EpisodeError::Io { path: path.clone(), source }
 }
 
+/// [`io`] for the encoders' and the archive's own error types.
+fn failed<E: std::fmt::Display>(staged: &StagedDir, name: &str) -> impl Fn(E) -> EpisodeError {
+    let io = io(staged, name);
+    move |e| io(std::io::Error::other(e.to_string()))
+}
+
 fn encode(canvas: &Canvas, quality: Option<u8>, staged: &StagedDir, name: &str) -> Result<Vec<u8>, EpisodeError> {
-    canvas
-        .encode(quality)
-        .map_err(|e| EpisodeError::Io { path: staged.path().join(name), source: std::io::Error::other(e.to_string()) })
+    canvas.encode(quality).map_err(failed(staged, name))
 }
 
 /// Writes a moving panel's frames as a looping animated WebP.
@@ -128,21 +132,11 @@ pub fn write_episode(
                 let name = format!("pages/{:03}.png", k + 1);
                 put(name.clone(), &encode(page, None, staged, &name)?, &mut files)?;
                 let jpeg = encode(page, Some(JPEG_QUALITY), staged, &name)?;
-                let zip_err = |e: zip::result::ZipError| EpisodeError::Io {
-                    path: staged.path().join("episode.cbz"),
-                    source: std::io::Error::other(e.to_string()),
-                };
-                cbz.start_file(format!("{:03}.jpg", k + 1), stored).map_err(zip_err)?;
+                cbz.start_file(format!("{:03}.jpg", k + 1), stored).map_err(failed(staged, "episode.cbz"))?;
                 cbz.write_all(&jpeg).map_err(io(staged, "episode.cbz"))?;
                 shown.push((jpeg, k, 0, page.height));
             }
-            let bytes = cbz
-                .finish()
-                .map_err(|e| EpisodeError::Io {
-                    path: staged.path().join("episode.cbz"),
-                    source: std::io::Error::other(e.to_string()),
-                })?
-                .into_inner();
+            let bytes = cbz.finish().map_err(failed(staged, "episode.cbz"))?.into_inner();
             put("episode.cbz".into(), &bytes, &mut files)?;
         }
     }

@@ -153,17 +153,15 @@ pub fn plan(stats: &[FrameStats], cues: &[Cue], fps: f64, cfg: &PanelConfig) -> 
 }
 
 fn longest_shot_part(first: usize, end: usize, shot_starts: &[usize], len: usize) -> (usize, usize) {
-    let mut best = (first, first);
-    let bounds = shot_starts.iter().copied().chain(std::iter::once(len));
-    let mut prev = 0;
-    for b in bounds.chain(std::iter::once(len)) {
-        let (a, z) = (prev.max(first), b.min(end));
-        if z > a && z - a > best.1 - best.0 {
-            best = (a, z);
-        }
-        prev = b;
-    }
-    best
+    let bounds: Vec<usize> = shot_starts.iter().copied().chain([len]).collect();
+    // The first of the longest parts (`rev`, as `max_by_key` keeps the last of equals).
+    bounds
+        .windows(2)
+        .map(|w| (w[0].max(first), w[1].min(end)))
+        .filter(|(a, z)| z > a)
+        .rev()
+        .max_by_key(|(a, z)| z - a)
+        .unwrap_or((first, end))
 }
 
 /// The sharpest, best exposed, most typical frame of `[first, end)`, while `spoken` is spoken

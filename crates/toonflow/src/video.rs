@@ -1,27 +1,44 @@
 //! `toonflow video`: the streaming video pipeline with the built-in styles.
 
-use crate::cli::{TemporalArg, VideoArgs};
+use crate::cli::{StyleArgs, TemporalArg, VideoArgs};
 use crate::stylize::style_config;
 use crate::UsageError;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
 use toonflow_imgproc::resize::ResizeFilter;
-use toonflow_video::ffmpeg::{probe, Span, VideoError, VideoFormat};
+use toonflow_video::ffmpeg::{probe, Span, VideoError, VideoFormat, VideoInfo};
 use toonflow_video::pipeline::{run, VideoJob};
-use toonflow_video::stylizer::{ComicStylizer, ModelStylizer};
+use toonflow_video::stylizer::{ComicStylizer, FrameStylizer, ModelStylizer};
 use toonflow_video::temporal::{TemporalConfig, TemporalMode};
+
+/// Probes a video input and the part of it `--start` and `--duration` ask for; a start past the
+/// end is a usage error. Shared by `video` and `webtoon`.
+pub fn probe_span(input: &Path, start: Option<f32>, duration: Option<f32>) -> Result<(VideoInfo, Span)> {
+    let info = probe(input)?;
+    let span = Span { start: start.map(f64::from), duration: duration.map(f64::from) };
+    if let (Some(start), Some(length)) = (span.start, info.duration) {
+        if start >= length {
+            return Err(UsageError(format!("--start {start}: {} is {length:.2} s long", input.display())).into());
+        }
+    }
+    Ok((info, span))
+}
+
+/// The style flags as a frame stylizer: a trained model (`--model`) or a built-in style, each
+/// holding its palette through a shot. Shared by `video` and `webtoon`.
+pub fn frame_stylizer(style: &StyleArgs) -> Result<Box<dyn FrameStylizer>> {
+    Ok(match crate::model::load_optional(style)? {
+        Some(model) => Box::new(ModelStylizer::new(model)),
+        None => Box::new(ComicStylizer::new(style_config(style), style.tone)),
+    })
+}
 
 /// Runs `toonflow video`.
 pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
-    let info = probe(&args.input)?;
-    let span = Span { start: args.start.map(f64::from), duration: args.duration.map(f64::from) };
-    if let (Some(start), Some(length)) = (span.start, info.duration) {
-        if start >= length {
-            return Err(UsageError(format!("--start {start}: {} is {length:.2} s long", args.input.display())).into());
-        }
-    }
+    let (info, span) = probe_span(&args.input, args.start, args.duration)?;
     let resize = args.resize.map(|r| {
         let (w, h) = r.target(info.width, info.height);
         (w, h, ResizeFilter::Area)
@@ -56,11 +73,7 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         }
         bar.set_position(done);
     };
-    let stylizer: Box<dyn toonflow_video::stylizer::FrameStylizer> = match crate::model::load_optional(&args.style)? {
-        Some(model) => Box::new(ModelStylizer::new(model)),
-        None => Box::new(ComicStylizer::new(style_config(&args.style), args.style.tone)),
-    };
-    let report = match run(&job, &info, stylizer, &progress, cancel) {
+    let report = match run(&job, &info, frame_stylizer(&args.style)?, &progress, cancel) {
         Err(e @ (VideoError::WouldOverwriteInput { .. } | VideoError::FrameTooLarge { resized: true, .. })) => {
             return Err(UsageError(e.to_string()).into())
         }

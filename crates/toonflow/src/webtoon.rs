@@ -1,14 +1,11 @@
 //! `toonflow webtoon`: a video as a webtoon episode (toonflow-webtoon), in any style.
 
 use crate::cli::{LayoutArg, PageSizeArg, WebtoonArgs};
-use crate::stylize::style_config;
 use crate::UsageError;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::AtomicBool;
 use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
-use toonflow_video::ffmpeg::{probe, Span};
-use toonflow_video::stylizer::{ComicStylizer, FrameStylizer, ModelStylizer};
 use toonflow_video::temporal::TemporalConfig;
 use toonflow_webtoon::episode::{make_episode, EpisodeError, EpisodeJob, SubtitleSource};
 use toonflow_webtoon::layout::{LayoutConfig, LayoutKind, PageSize};
@@ -21,13 +18,7 @@ pub fn webtoon(args: &WebtoonArgs, quiet: bool, cancel: &AtomicBool) -> Result<(
             return Err(UsageError(format!("--subtitles {}: no such file", subs.display())).into());
         }
     }
-    let info = probe(&args.input)?;
-    let span = Span { start: args.start.map(f64::from), duration: args.duration.map(f64::from) };
-    if let (Some(start), Some(length)) = (span.start, info.duration) {
-        if start >= length {
-            return Err(UsageError(format!("--start {start}: {} is {length:.2} s long", args.input.display())).into());
-        }
-    }
+    let (info, span) = crate::video::probe_span(&args.input, args.start, args.duration)?;
     let job = EpisodeJob {
         input: args.input.clone(),
         output: args.output.clone(),
@@ -55,10 +46,7 @@ pub fn webtoon(args: &WebtoonArgs, quiet: bool, cancel: &AtomicBool) -> Result<(
         cut_threshold: DEFAULT_CUT_THRESHOLD,
         temporal: TemporalConfig::default(),
     };
-    let mut stylizer: Box<dyn FrameStylizer> = match crate::model::load_optional(&args.style)? {
-        Some(model) => Box::new(ModelStylizer::new(model)),
-        None => Box::new(ComicStylizer::new(style_config(&args.style), args.style.tone)),
-    };
+    let mut stylizer = crate::video::frame_stylizer(&args.style)?;
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed_precise} {msg} [{bar:30}] {pos}/{len}")

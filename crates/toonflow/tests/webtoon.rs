@@ -302,6 +302,16 @@ fn bad_inputs_are_clear_errors_and_leave_nothing() {
     assert_eq!(std::fs::read_to_string(folder.join("holiday.jpg")).unwrap(), "mine");
     let (again, _) = made(&c, "silent", &["--no-motion", "--layout", "page"]);
     assert!(again.join("episode.cbz").is_file() && !again.join("episode.png").exists(), "replaced whole");
+    // Subtitles inside the episode folder are an input the swap would delete: refused.
+    let inside = again.join("episode.json");
+    let run = toonflow(&["webtoon", s(&c.video), "-o", s(&again), "--subtitles", s(&inside), "--no-motion"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(inside.is_file());
+    // An empty subtitle file: the episode, and a word that it had no lines.
+    let empty_srt = c.root.join("empty.srt");
+    std::fs::write(&empty_srt, "").unwrap();
+    let (_, said) = made(&c, "unsaid", &["--subtitles", s(&empty_srt), "--no-motion"]);
+    assert!(said.contains("empty.srt: no usable subtitle cues"), "{said}");
     // Binary junk as subtitles: named, nothing written.
     let junk = c.root.join("junk.srt");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, 0x9f]).unwrap();
