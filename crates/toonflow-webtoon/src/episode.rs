@@ -521,7 +521,8 @@ fn draw_panel(
 
     let moving = if g.loop_frames.len() >= 8 {
         let name = format!("moving/{:03}.webp", i + 1);
-        let frames = loop_frames(&g.loop_frames, &crop, bw, bh, stylizer, &job.temporal, &placed, lettering);
+        let bounce = plan.moving.is_some_and(|l| l.bounce);
+        let frames = loop_frames(&g.loop_frames, &crop, (bw, bh), bounce, stylizer, &job.temporal, &placed, lettering);
         let rate = plan.moving.map_or(job.panels.loop_fps, |l| l.rate);
         output::write_loop(staged, &name, &frames, rate)?;
         Some(name)
@@ -580,13 +581,14 @@ fn finish_panel(canvas: &mut Canvas, placed: &[Balloon], lettering: &Lettering) 
 }
 
 /// A moving panel's frames: cropped, stylized with the shot's palette, stabilized, and looped
-/// seamlessly (the last sixth crossfades into the first frames, so the end runs into the start).
+/// seamlessly: the last frames crossfade into the first ([`panels::crossfade_frames`]; the
+/// window was chosen so the two look alike), or, where nothing looks alike, it bounces.
 #[allow(clippy::too_many_arguments)]
 fn loop_frames(
     sources: &[Canvas],
     crop: &Rect,
-    bw: usize,
-    bh: usize,
+    (bw, bh): (usize, usize),
+    bounce: bool,
     stylizer: &mut dyn FrameStylizer,
     temporal: &TemporalConfig,
     placed: &[Balloon],
@@ -607,27 +609,31 @@ fn loop_frames(
             }
         })
         .collect();
+    let finish = |frame: &Frame| {
+        let mut canvas = Canvas::from_frame(frame);
+        finish_panel(&mut canvas, placed, lettering);
+        canvas
+    };
     let n = styled.len();
-    // Short, so the double exposure of a moving scene passes quickly.
-    let fade = (n / 6).max(2);
+    if bounce {
+        // Forward, then back without repeating either end.
+        return styled.iter().chain(styled[1..n - 1].iter().rev()).map(finish).collect();
+    }
+    let fade = panels::crossfade_frames(n);
     let kept = n - fade;
     (0..kept)
         .map(|i| {
-            let frame = if i < fade {
-                let w = (i + 1) as f32 / (fade + 1) as f32;
-                let (a, b) = (&styled[kept + i], &styled[i]);
-                let mix = |p: &toonflow_imgproc::Plane, q: &toonflow_imgproc::Plane| {
-                    toonflow_imgproc::Plane::from_fn(p.width(), p.height(), |x, y| {
-                        p.get(x, y) * (1.0 - w) + q.get(x, y) * w
-                    })
-                };
-                Frame::new([mix(&a.rgb[0], &b.rgb[0]), mix(&a.rgb[1], &b.rgb[1]), mix(&a.rgb[2], &b.rgb[2])], None)
-            } else {
-                styled[i].clone()
+            if i >= fade {
+                return finish(&styled[i]);
+            }
+            let w = (i + 1) as f32 / (fade + 1) as f32;
+            let (a, b) = (&styled[kept + i], &styled[i]);
+            let mix = |p: &toonflow_imgproc::Plane, q: &toonflow_imgproc::Plane| {
+                toonflow_imgproc::Plane::from_fn(p.width(), p.height(), |x, y| {
+                    p.get(x, y) * (1.0 - w) + q.get(x, y) * w
+                })
             };
-            let mut canvas = Canvas::from_frame(&frame);
-            finish_panel(&mut canvas, placed, lettering);
-            canvas
+            finish(&Frame::new([mix(&a.rgb[0], &b.rgb[0]), mix(&a.rgb[1], &b.rgb[1]), mix(&a.rgb[2], &b.rgb[2])], None))
         })
         .collect()
 }

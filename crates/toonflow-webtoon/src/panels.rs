@@ -69,6 +69,9 @@ pub struct LoopPlan {
     pub step: usize,
     /// Frames per second of the loop (the video's over `step`).
     pub rate: f64,
+    /// Played forward then backward (no frame comes back to the first), instead of crossfading
+    /// its end into its start.
+    pub bounce: bool,
 }
 
 impl LoopPlan {
@@ -215,9 +218,39 @@ fn loop_plan(
     if mean_motion < cfg.moving_threshold || end - first < 8 * step {
         return None;
     }
-    let len = want.min(end - first);
-    let start = frame.saturating_sub(len / 2).clamp(first, end - len);
-    Some(LoopPlan { first: start, end: start + len, step, rate: fps / step as f64 })
+    // The loop's end crossfades into its start: of all windows of the moment, take the one whose
+    // first frame looks most like the frame where that fade begins (a loop point, as in Schödl
+    // et al.'s video textures), so the fade blends alike pictures instead of ghosting a moving
+    // subject; longer loops and windows near the panel's frame win ties.
+    let max_n = want.min(end - first) / step;
+    let mut best: Option<(f32, usize, usize)> = None;
+    for n in 8..=max_n {
+        let span = n * step;
+        let fade_start = (n - crossfade_frames(n)) * step;
+        for a in first..=end - span {
+            let cost = FrameStats::thumb_distance(&stats[a].thumb, &stats[a + fade_start].thumb)
+                + 0.002 * (max_n - n) as f32
+                + 0.0001 * (a + span / 2).abs_diff(frame) as f32 / step as f32;
+            if best.is_none_or(|(c, _, _)| cost < c) {
+                best = Some((cost, a, span));
+            }
+        }
+    }
+    let (cost, start, span) = best?;
+    // No picture comes back (a pan, a shaking camera): play forward then back instead, which
+    // joins without any double exposure.
+    let bounce = cost > LOOP_POINT_DISTANCE;
+    Some(LoopPlan { first: start, end: start + span, step, rate: fps / step as f64, bounce })
+}
+
+/// Largest thumbnail distance (about 5 levels of 255 on average) between a loop's start and the
+/// start of its fade for a crossfade to look like one picture.
+const LOOP_POINT_DISTANCE: f32 = 0.02;
+
+/// Frames of a loop of `n` that crossfade its end into its start: short, so any double exposure
+/// passes quickly.
+pub fn crossfade_frames(n: usize) -> usize {
+    (n / 6).max(2)
 }
 
 #[cfg(test)]
@@ -266,5 +299,19 @@ mod tests {
             assert!(p.frames.0 <= l.first && l.end <= p.frames.1 && l.indices().count() >= 8, "{l:?}");
         }
         assert!(plan(&stats(60, &[30], false), &[], 10.0, &PanelConfig::default()).iter().all(|p| p.moving.is_none()));
+    }
+
+    #[test]
+    fn a_loop_starts_where_its_fade_finds_the_same_picture() {
+        // A motion that repeats every 9 frames: the loop's start and the start of its fade fall
+        // on the same phase.
+        let mut st = stats(40, &[], true);
+        for (i, s) in st.iter_mut().enumerate() {
+            s.thumb = vec![((i % 9) * 25) as u8; THUMB_W * THUMB_H];
+        }
+        let l = plan(&st, &[], 10.0, &PanelConfig::default())[0].moving.expect("moves");
+        let n = l.indices().count();
+        let fade_start = l.first + (n - crossfade_frames(n)) * l.step;
+        assert_eq!(FrameStats::thumb_distance(&st[l.first].thumb, &st[fade_start].thumb), 0.0, "{l:?}");
     }
 }
