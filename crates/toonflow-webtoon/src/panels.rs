@@ -240,6 +240,8 @@ fn loop_plan(
     // No picture comes back (a pan, a shaking camera): play forward then back instead, which
     // joins without any double exposure.
     let bounce = cost > LOOP_POINT_DISTANCE;
+    // Played both ways, a bounce keeps to half the window, so it too lasts at most `loop_seconds`.
+    let span = if bounce { span.min((max_n / 2).max(8) * step) } else { span };
     Some(LoopPlan { first: start, end: start + span, step, rate: fps / step as f64, bounce })
 }
 
@@ -297,6 +299,9 @@ mod tests {
         for p in &panels {
             let l = p.moving.expect("moves");
             assert!(p.frames.0 <= l.first && l.end <= p.frames.1 && l.indices().count() >= 8, "{l:?}");
+            let n = l.indices().count();
+            let played = if l.bounce { 2 * n - 2 } else { n - crossfade_frames(n) };
+            assert!(played as f64 / l.rate <= PanelConfig::default().loop_seconds, "{l:?} plays {played} frames");
         }
         assert!(plan(&stats(60, &[30], false), &[], 10.0, &PanelConfig::default()).iter().all(|p| p.moving.is_none()));
     }
