@@ -212,25 +212,40 @@ impl WebpAnimation {
     }
 }
 
+/// The image format the first bytes of a file announce, among those toonflow reads.
+fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    image::guess_format(bytes).ok().filter(|f| {
+        matches!(
+            f,
+            ImageFormat::Png
+                | ImageFormat::Jpeg
+                | ImageFormat::WebP
+                | ImageFormat::Bmp
+                | ImageFormat::Tiff
+                | ImageFormat::Gif
+        )
+    })
+}
+
+/// The file extension of the image format `bytes` (a file's first bytes) announce, if toonflow
+/// reads it: what an upload is, judged from its content rather than from its name.
+pub fn sniff_extension(bytes: &[u8]) -> Option<&'static str> {
+    sniff(bytes).map(|f| match f {
+        ImageFormat::Png => "png",
+        ImageFormat::Jpeg => "jpg",
+        ImageFormat::WebP => "webp",
+        ImageFormat::Bmp => "bmp",
+        ImageFormat::Tiff => "tiff",
+        _ => "gif",
+    })
+}
+
 /// Decodes an image held in memory; `path` only names it in errors.
 pub fn decode_image(bytes: &[u8], path: &Path, opts: &ReadOptions) -> Result<Frame, ImageError> {
     if bytes.is_empty() {
         return Err(ImageError::Empty { path: path.into() });
     }
-    let format = image::guess_format(bytes)
-        .ok()
-        .filter(|f| {
-            matches!(
-                f,
-                ImageFormat::Png
-                    | ImageFormat::Jpeg
-                    | ImageFormat::WebP
-                    | ImageFormat::Bmp
-                    | ImageFormat::Tiff
-                    | ImageFormat::Gif
-            )
-        })
-        .ok_or_else(|| ImageError::UnknownFormat { path: path.into() })?;
+    let format = sniff(bytes).ok_or_else(|| ImageError::UnknownFormat { path: path.into() })?;
     if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
         return Err(ImageError::TruncatedJpeg { path: path.into() });
     }
