@@ -267,21 +267,7 @@ async fn create_job(
         let _ = tokio::fs::remove_dir_all(&dir).await;
         return Err(ApiError::new(StatusCode::BAD_REQUEST, e));
     }
-    let record = JobRecord {
-        id,
-        kind: received.kind,
-        state: JobState::Queued,
-        options: received.options,
-        inputs: received.names,
-        created: now(),
-        started: None,
-        finished: None,
-        error: None,
-        result: None,
-        warping_error: None,
-        done: 0,
-        total: None,
-    };
+    let record = JobRecord::new(id, received.kind, received.options, received.names, now());
     let view = state.jobs.submit(record)?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }

@@ -130,7 +130,7 @@ impl Jobs {
             if record.state == JobState::Running {
                 record.state = JobState::Interrupted;
                 record.error = Some("the studio stopped while this job ran; run it again".into());
-                store.update(&record)?;
+                store.save(&record)?;
             }
             if record.state == JobState::Queued {
                 waiting.push(record.id.clone());
@@ -189,7 +189,7 @@ impl Jobs {
 
     /// Adds a job whose inputs are already in its folder, and queues it.
     pub fn submit(&self, record: JobRecord) -> Result<JobView, JobError> {
-        self.store().insert(&record)?;
+        self.store().save(&record)?;
         let id = record.id.clone();
         self.lock().insert(id.clone(), Entry { record, live: Live::default(), cancel: None });
         let _ = self.queue.send(id.clone());
@@ -244,7 +244,7 @@ impl Jobs {
                 JobState::Queued => {
                     entry.record.state = JobState::Cancelled;
                     entry.record.finished = Some(now());
-                    self.store().update(&entry.record)?;
+                    self.store().save(&entry.record)?;
                     None
                 }
                 JobState::Running => entry.cancel.take().map(|cancel| {
@@ -299,7 +299,7 @@ impl Jobs {
                 (None, None, None, None, None);
             (record.done, record.total) = (0, None);
             entry.live = Live::default();
-            self.store().update(record)?;
+            self.store().save(record)?;
         }
         let _ = self.queue.send(id.to_string());
         let view = self.get(id)?;
@@ -318,7 +318,7 @@ impl Jobs {
             let Some(entry) = entries.get_mut(id) else { return };
             change(entry);
             if persist {
-                if let Err(e) = self.store().update(&entry.record) {
+                if let Err(e) = self.store().save(&entry.record) {
                     tracing::error!("job {id}: {e}");
                 }
             }
@@ -344,7 +344,7 @@ impl Jobs {
             entry.record.started = Some(now());
             entry.live = Live::default();
             entry.cancel = Some(cancel_tx);
-            if let Err(e) = self.store().update(&entry.record) {
+            if let Err(e) = self.store().save(&entry.record) {
                 tracing::error!("job {id}: {e}");
             }
             (entry.record.kind, entry.record.options.clone())
@@ -357,24 +357,25 @@ impl Jobs {
             Ok(args) => self.run_command(id, kind, &dir, &args, cancel_rx).await,
             Err(e) => Outcome::Failed(e.to_string()),
         };
-        let outcome = match outcome {
+        let end = match outcome {
             Outcome::Done { error } => {
                 let inputs = self.get(id).map(|v| v.record.inputs).unwrap_or_default();
                 let dir = dir.clone();
                 match tokio::task::spawn_blocking(move || crate::results::collect(kind, &dir, &inputs)).await {
-                    Ok(Ok(result)) => Outcome::Finished { result, error },
-                    Ok(Err(e)) => Outcome::Failed(e),
-                    Err(e) => Outcome::Failed(format!("collecting the result failed: {e}")),
+                    Ok(Ok(result)) => End::Finished { result, error },
+                    Ok(Err(e)) => End::Failed(e),
+                    Err(e) => End::Failed(format!("collecting the result failed: {e}")),
                 }
             }
-            other => other,
+            Outcome::Failed(e) => End::Failed(e),
+            Outcome::Cancelled(ack) => End::Cancelled(ack),
         };
         let mut ack = None;
         self.change(id, true, |entry| {
             let record = &mut entry.record;
             record.finished = Some(now());
-            match outcome {
-                Outcome::Finished { result, error } => {
+            match end {
+                End::Finished { result, error } => {
                     record.state = JobState::Finished;
                     record.result = Some(result);
                     record.error = error;
@@ -382,15 +383,14 @@ impl Jobs {
                         record.done = total;
                     }
                 }
-                Outcome::Failed(error) => {
+                End::Failed(error) => {
                     record.state = JobState::Failed;
                     record.error = Some(error);
                 }
-                Outcome::Cancelled(sender) => {
+                End::Cancelled(sender) => {
                     record.state = JobState::Cancelled;
                     ack = Some(sender);
                 }
-                Outcome::Done { .. } => unreachable!("turned into finished or failed above"),
             }
             entry.cancel = None;
             entry.live.stage = None;
@@ -545,15 +545,20 @@ impl Jobs {
     }
 }
 
+/// How a job's command ended.
 enum Outcome {
-    /// The command succeeded (with the failures of some images of a batch).
+    /// It succeeded (with the failures of some images of a batch).
     Done {
         error: Option<String>,
     },
-    Finished {
-        result: String,
-        error: Option<String>,
-    },
+    Failed(String),
+    /// Killed on request; the sender tells the canceller it is gone.
+    Cancelled(oneshot::Sender<()>),
+}
+
+/// How the job ended, its result collected.
+enum End {
+    Finished { result: String, error: Option<String> },
     Failed(String),
     Cancelled(oneshot::Sender<()>),
 }

@@ -84,6 +84,27 @@ pub struct JobRecord {
     pub total: Option<u64>,
 }
 
+impl JobRecord {
+    /// A new queued job.
+    pub fn new(id: String, kind: JobKind, options: JobOptions, inputs: Vec<String>, created: f64) -> JobRecord {
+        JobRecord {
+            id,
+            kind,
+            state: JobState::Queued,
+            options,
+            inputs,
+            created,
+            started: None,
+            finished: None,
+            error: None,
+            result: None,
+            warping_error: None,
+            done: 0,
+            total: None,
+        }
+    }
+}
+
 /// Errors of the store: SQLite's, with what was being done.
 #[derive(Debug, thiserror::Error)]
 #[error("job database: {what}: {source}")]
@@ -133,12 +154,12 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Adds a new job.
-    pub fn insert(&self, job: &JobRecord) -> Result<(), StoreError> {
+    /// Writes a job whole: a new one, or a change of its state and outcome.
+    pub fn save(&self, job: &JobRecord) -> Result<(), StoreError> {
         self.db
             .execute(
                 &format!(
-                    "INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                    "INSERT OR REPLACE INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
                 ),
                 params![
                     job.id,
@@ -156,29 +177,7 @@ impl Store {
                     job.total.map(|t| t as i64),
                 ],
             )
-            .map_err(ctx("insert job"))?;
-        Ok(())
-    }
-
-    /// Writes a job's state and outcome.
-    pub fn update(&self, job: &JobRecord) -> Result<(), StoreError> {
-        self.db
-            .execute(
-                "UPDATE jobs SET state = ?2, started = ?3, finished = ?4, error = ?5, result = ?6,
-                 warping_error = ?7, done = ?8, total = ?9 WHERE id = ?1",
-                params![
-                    job.id,
-                    job.state.name(),
-                    job.started,
-                    job.finished,
-                    job.error,
-                    job.result,
-                    job.warping_error,
-                    job.done as i64,
-                    job.total.map(|t| t as i64),
-                ],
-            )
-            .map_err(ctx("update job"))?;
+            .map_err(ctx("save job"))?;
         Ok(())
     }
 
@@ -241,28 +240,15 @@ mod tests {
     fn a_job_survives_reopening_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("studio.sqlite");
-        let mut job = JobRecord {
-            id: "abc".into(),
-            kind: JobKind::Video,
-            state: JobState::Queued,
-            options: JobOptions { strength: Some(0.5), ..JobOptions::default() },
-            inputs: vec!["clip's name.mp4".into()],
-            created: 1.5,
-            started: None,
-            finished: None,
-            error: None,
-            result: None,
-            warping_error: None,
-            done: 0,
-            total: None,
-        };
+        let options = JobOptions { strength: Some(0.5), ..JobOptions::default() };
+        let mut job = JobRecord::new("abc".into(), JobKind::Video, options, vec!["clip's name.mp4".into()], 1.5);
         {
             let store = Store::open(&path).unwrap();
-            store.insert(&job).unwrap();
+            store.save(&job).unwrap();
             job.state = JobState::Finished;
             job.result = Some("comic.mp4".into());
             job.warping_error = Some(0.01);
-            store.update(&job).unwrap();
+            store.save(&job).unwrap();
         }
         let store = Store::open(&path).unwrap();
         let back = store.get("abc").unwrap().unwrap();

@@ -2,7 +2,7 @@
 //! the same flag parser checks a job's options, the same decoders judge an upload, the same
 //! styles draw the preview.
 
-use crate::cli::{Cli, ServeArgs, StyleArgs};
+use crate::cli::{Cli, Command, ServeArgs, StyleArgs};
 use crate::stylize::style_config;
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -60,7 +60,15 @@ impl Engine for CommandEngine {
 
     fn check(&self, kind: JobKind, args: &[String]) -> Result<(), String> {
         let argv = ["toonflow", kind.command(), "INPUT", "-o", "OUTPUT"].into_iter().map(String::from);
-        Cli::try_parse_from(argv.chain(args.iter().cloned())).map(|_| ()).map_err(|e| clap_message(&e))
+        let cli = Cli::try_parse_from(argv.chain(args.iter().cloned())).map_err(|e| clap_message(&e))?;
+        let style = match &cli.command {
+            Command::Stylize(a) => &a.style,
+            Command::Video(a) => &a.style,
+            Command::Webtoon(a) => &a.style,
+            _ => return Ok(()),
+        };
+        // A model and its style id are checked by loading it, as the command will.
+        crate::model::load_optional(style).map(|_| ()).map_err(|e| crate::report(&e))
     }
 
     fn preview(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{fixture, have_ffmpeg, s, stderr, toonflow};
+use common::{fixture, have_ffmpeg, s, stderr, tiny_dataset, toonflow};
 
 /// Names in a folder, sorted (hidden ones included).
 fn names(dir: &Path) -> Vec<String> {
@@ -300,37 +300,6 @@ fn stylize_messages_name_the_real_problem() {
     let out = toonflow(&["stylize", s(&fixture("photo.jpg")), "-o", s(&dir.path().join("j.png")), "-j", "100000"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("using"), "{}", stderr(&out));
-}
-
-/// A prepared dataset (fixture photos, drawn discs) and a tiny training config beside it.
-fn tiny_dataset(root: &Path) -> (PathBuf, PathBuf) {
-    let (photos, comics) = (root.join("photos"), root.join("comics"));
-    std::fs::create_dir_all(&photos).unwrap();
-    std::fs::create_dir_all(&comics).unwrap();
-    for name in ["photo.jpg", "photo.webp", "rotated.jpg"] {
-        std::fs::copy(fixture(name), photos.join(name)).unwrap();
-    }
-    for i in 0..3u32 {
-        let img = image::RgbImage::from_fn(64, 64, |x, y| {
-            let r = ((x as f32 - 24.0 - 4.0 * i as f32).powi(2) + (y as f32 - 32.0).powi(2)).sqrt();
-            image::Rgb(if (r - 16.0).abs() < 2.0 { [0, 0, 0] } else { [220, 60 * i as u8, 40] })
-        });
-        img.save(comics.join(format!("c{i}.png"))).unwrap();
-    }
-    let data = root.join("data");
-    let small = ["--size", "48", "--min-side", "32", "--validation", "1"];
-    let args = [&["-q", "prepare", "--photos", s(&photos), "--style", s(&comics), "-o", s(&data)][..], &small].concat();
-    let out = toonflow(&args);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let config = root.join("tiny.json");
-    std::fs::write(
-        &config,
-        r#"{"generator": {"base_channels": 8, "residual_blocks": 1, "expansion": 2, "styles": 1},
-            "discriminator": {"base_channels": 8}, "features": "pixels", "crop": 32, "batch": 2,
-            "warmup_steps": 1, "sample_every": 100, "checkpoint_every": 2}"#,
-    )
-    .unwrap();
-    (data, config)
 }
 
 #[test]

@@ -334,3 +334,61 @@ fn two_hundred_status_calls_and_twenty_uploads_at_once() {
         "uploads are streamed to disk, not held: {rss_before} -> {rss_queued} kB"
     );
 }
+
+#[test]
+fn trained_models_are_styles_by_name_and_run_as_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = common::tiny_dataset(dir.path());
+    let run = dir.path().join("run");
+    let out = toonflow(&["-q", "train", s(&data), "-o", s(&run), "--config", s(&config), "--steps", "2"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let model = run.join("model.safetensors");
+    let studio_data = dir.path().join("studio");
+    std::fs::create_dir_all(studio_data.join("models")).unwrap();
+    std::fs::copy(&model, studio_data.join("models").join("my style.safetensors")).unwrap();
+    let studio = Studio::start(&studio_data, &["--model", s(&model)]);
+    let styles = studio.get("/api/styles").json();
+    let models: Vec<(String, Value)> = styles["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap().to_string(), m["styles"].clone()))
+        .collect();
+    assert_eq!(models.len(), 2, "{styles}");
+    assert_eq!(models[0].0, "model");
+    assert_eq!(models[1].0, "my_style");
+    let style_id = models[0].1[0].as_str().unwrap().to_string();
+
+    let photo = common::fixture("photo.jpg");
+    let cli_out = dir.path().join("cli.png");
+    let out = toonflow(&[
+        "-q",
+        "stylize",
+        s(&photo),
+        "-o",
+        s(&cli_out),
+        "--model",
+        s(&model),
+        "--style-id",
+        &style_id,
+        "--strength=0.7",
+        "--keep-colors",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let cli = std::fs::read(&cli_out).unwrap();
+    let options = format!(r#"{{"model": "model", "style_id": "{style_id}", "strength": 0.7, "keep_colors": true}}"#);
+    let bytes = std::fs::read(&photo).unwrap();
+    let preview =
+        studio.post("/api/preview", &[("options", None, options.as_bytes()), ("file", Some("p.jpg"), &bytes)]);
+    assert_eq!(preview.status, 200, "{}", String::from_utf8_lossy(&preview.body));
+    assert!(preview.body == cli, "the model's preview differs from `toonflow stylize --model`");
+    let id = studio.submit(&[("options", None, options.as_bytes()), ("file", Some("p.jpg"), &bytes)]);
+    assert_eq!(state(&studio.wait_over(&id)), "finished");
+    assert!(studio.get(&format!("/api/jobs/{id}/result")).body == cli);
+    let r = studio.post(
+        "/api/jobs",
+        &[("options", None, br#"{"model": "model", "style_id": "nope"}"#), ("file", Some("p.jpg"), &bytes)],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("--style-id nope"), "{}", r.error());
+}
