@@ -209,4 +209,28 @@ fn a_person_drops_a_photo_tunes_it_runs_it_and_downloads_it() {
     };
     assert_eq!(saved.file_name().unwrap(), "chelsea-toonflow.png");
     assert!(std::fs::read(&saved).unwrap() == studio.get(&format!("/api/jobs/{id}/result")).body);
+
+    // A webtoon job (submitted through the API) reads in place: its card's Read opens the episode.
+    if !common::have_ffmpeg() {
+        return;
+    }
+    let clip = std::fs::read(studio::clip(dir.path(), "clip.mp4", 2, "320x240")).unwrap();
+    let subtitles = b"1\n00:00:00,200 --> 00:00:01,500\nA line read in the studio!\n";
+    let episode = studio.submit(&[
+        ("file", Some("clip.mp4"), &clip),
+        ("subtitles", Some("clip.srt"), subtitles),
+        ("options", None, br#"{"kind": "webtoon"}"#),
+    ]);
+    assert_eq!(studio.wait_over(&episode)["state"], "finished");
+    let read = format!("[data-id='{episode}'] .buttons button");
+    browser.wait(&format!("document.querySelector(\"{read}\")"), 20);
+    browser.click(&read);
+    browser.wait("document.getElementById('episode').classList.contains('open')", 10);
+    // The episode is the studio's own origin: its document can be read from the page.
+    let inside = "document.getElementById('episode-frame').contentDocument";
+    let shown = browser.wait(&format!("{inside} && {inside}.querySelectorAll('img.base').length"), 20);
+    assert!(shown.as_u64().unwrap() >= 1);
+    let alt = browser.script(&format!("return [...{inside}.querySelectorAll('img.base')].map(i => i.alt).join(' ');"));
+    assert!(alt.as_str().unwrap().contains("A line read in the studio!"), "{alt}");
+    browser.screenshot(&shots.join("4-episode.png"));
 }
