@@ -140,11 +140,36 @@ fn check_host(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     }
 }
 
+/// A refusal sent before the request's body was read would reach a client still sending it as
+/// a reset connection instead of the message: up to this much is read (and dropped) first.
+const DRAINED_BEFORE_REFUSING: usize = 8 << 20;
+
+/// Reads and drops a refused request's body, up to [`DRAINED_BEFORE_REFUSING`].
+async fn drain(body: Body) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len();
+        if read > DRAINED_BEFORE_REFUSING {
+            break;
+        }
+    }
+}
+
 /// Host, token and origin checks before any API call.
 async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    if let Err(e) = check_host(&state, request.headers()) {
-        return e.into_response();
+    match check(&state, &request) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => {
+            drain(request.into_body()).await;
+            refusal.into_response()
+        }
     }
+}
+
+fn check(state: &AppState, request: &Request) -> ApiResult<()> {
+    check_host(state, request.headers())?;
     if let Some(token) = &state.token {
         let bearer = request
             .headers()
@@ -160,7 +185,7 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
             } else {
                 "wrong token"
             };
-            return ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, message));
         }
     }
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
@@ -170,14 +195,13 @@ async fn guard(State(state): State<Arc<AppState>>, request: Request, next: Next)
         let site = headers.get("sec-fetch-site").and_then(|h| h.to_str().ok());
         let same_origin = origin.is_none_or(|o| o == format!("http://{host}"));
         if !same_origin || site.is_some_and(|s| s != "same-origin" && s != "none") {
-            return ApiError::new(
+            return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "cross-origin request refused: only the studio's own page may change jobs",
-            )
-            .into_response();
+            ));
         }
     }
-    next.run(request).await
+    Ok(())
 }
 
 /// Compares in time that does not depend on where the strings differ.
@@ -254,6 +278,7 @@ async fn create_job(
         Ok(r) => r,
         Err(e) => {
             let _ = tokio::fs::remove_dir_all(&dir).await;
+            upload::drain(&mut multipart, DRAINED_BEFORE_REFUSING as u64).await;
             return Err(e.into());
         }
     };

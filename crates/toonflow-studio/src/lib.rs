@@ -127,7 +127,9 @@ pub async fn serve(
     let models = model_names(&config.data, &config.models);
     let model_styles: Vec<(String, Result<Vec<String>, String>)> =
         models.iter().map(|(name, path)| (name.clone(), engine.model_styles(path))).collect();
-    let styles = http::styles_json(&engine.presets(), &model_styles);
+    let mut styles = http::styles_json(&engine.presets(), &model_styles);
+    // The page checks an upload's size before sending it (a refusal mid-upload reads badly).
+    styles["max_upload"] = config.max_upload.into();
     let jobs = jobs::Jobs::start(
         store,
         jobs_dir,

@@ -71,6 +71,20 @@ pub async fn save_field(field: &mut Field<'_>, path: &Path, used: &mut u64, limi
     Ok(())
 }
 
+/// Reads and drops what is left of a refused upload, up to `limit` bytes, so that the client
+/// reads the refusal instead of a reset connection.
+pub async fn drain(multipart: &mut Multipart, limit: u64) {
+    let mut read = 0u64;
+    while let Ok(Some(mut field)) = multipart.next_field().await {
+        while let Ok(Some(chunk)) = field.chunk().await {
+            read += chunk.len() as u64;
+            if read > limit {
+                return;
+            }
+        }
+    }
+}
+
 /// Reads a job's multipart request into `dir/in`: fields `file` (one or more), `subtitles`
 /// (webtoon) and `options` (JSON). The caller removes `dir` on error.
 pub async fn receive(
