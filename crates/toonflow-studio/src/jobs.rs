@@ -313,7 +313,7 @@ impl Jobs {
 
     /// Applies `change` to a job's entry, stores it when `persist`, and tells the subscribers.
     fn change(&self, id: &str, persist: bool, change: impl FnOnce(&mut Entry)) {
-        let changed = {
+        {
             let mut entries = self.lock();
             let Some(entry) = entries.get_mut(id) else { return };
             change(entry);
@@ -322,12 +322,9 @@ impl Jobs {
                     tracing::error!("job {id}: {e}");
                 }
             }
-            true
-        };
-        if changed {
-            if let Ok(view) = self.get(id) {
-                self.publish(&view);
-            }
+        }
+        if let Ok(view) = self.get(id) {
+            self.publish(&view);
         }
     }
 
@@ -497,7 +494,8 @@ impl Jobs {
                 let number = stored.split('.').next().and_then(|n| n.parse::<usize>().ok());
                 let shown = match number {
                     Some(k) => names.get(k.wrapping_sub(1)).cloned(),
-                    None => names.first().cloned(), // the video or the subtitles
+                    None if stored == crate::upload::SUBTITLES_NAME => Some("the subtitle file".into()),
+                    None => names.first().cloned(), // the video
                 };
                 if let Some(shown) = shown {
                     text = text.replace(&entry.path().display().to_string(), &shown);
