@@ -137,6 +137,7 @@ impl Jobs {
             }
             entries.insert(record.id.clone(), Entry { record, live: Live::default(), cancel: None });
         }
+        remove_orphans(&jobs_dir, &entries);
         let jobs = Arc::new(Jobs {
             store: Mutex::new(store),
             entries: Mutex::new(entries),
@@ -491,15 +492,12 @@ impl Jobs {
         if let Ok(read) = std::fs::read_dir(dir.join("in")) {
             for entry in read.flatten() {
                 let stored = entry.file_name().to_string_lossy().to_string();
-                let number = stored.split('.').next().and_then(|n| n.parse::<usize>().ok());
-                let shown = match number {
-                    Some(k) => names.get(k.wrapping_sub(1)).cloned(),
-                    None if stored == crate::upload::SUBTITLES_NAME => Some("the subtitle file".into()),
-                    None => names.first().cloned(), // the video
+                let shown = match crate::upload::client_name(&stored, &names) {
+                    Some(name) => name,
+                    None if stored == crate::upload::SUBTITLES_NAME => "the subtitle file",
+                    None => continue,
                 };
-                if let Some(shown) = shown {
-                    text = text.replace(&entry.path().display().to_string(), &shown);
-                }
+                text = text.replace(&entry.path().display().to_string(), shown);
             }
         }
         text.replace(&format!("{}/", dir.display()), "")
@@ -597,21 +595,28 @@ fn has_files(dir: &Path) -> bool {
 
 /// The files under `dir`, in name order.
 pub fn walk_files(dir: &Path) -> impl Iterator<Item = PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(read) = std::fs::read_dir(&d) else { continue };
-        for entry in read.flatten() {
-            let Ok(kind) = entry.file_type() else { continue };
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() {
-                found.push(entry.path());
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+}
+
+/// Removes job folders no record names: the uploads of a request the studio was killed during
+/// (the record is written once the upload is whole). Only folders named like job ids are
+/// touched.
+fn remove_orphans(jobs_dir: &Path, entries: &HashMap<String, Entry>) {
+    let Ok(read) = std::fs::read_dir(jobs_dir) else { return };
+    for entry in read.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if is_job_id(&name) && !entries.contains_key(&name) && entry.path().is_dir() {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => tracing::info!("removed {}: an upload cut off by an earlier stop", entry.path().display()),
+                Err(e) => tracing::warn!("cannot remove {}: {e}", entry.path().display()),
             }
         }
     }
-    found.sort();
-    found.into_iter()
 }
 
 /// Kills the command and every process of its group (its FFmpeg decoders and encoder).

@@ -66,10 +66,7 @@ pub fn download_name(kind: JobKind, inputs: &[String], result: &str) -> String {
 
 /// The client's name for the upload stored as `stem` (`007` is the seventh upload).
 fn input_stem(stem: &str, inputs: &[String]) -> String {
-    stem.parse::<usize>()
-        .ok()
-        .and_then(|k| inputs.get(k.wrapping_sub(1)))
-        .map_or_else(|| safe_name(stem), |name| safe_name(file_stem(name)))
+    crate::upload::client_name(stem, inputs).map_or_else(|| safe_name(stem), |name| safe_name(file_stem(name)))
 }
 
 fn file_stem(name: &str) -> &str {
@@ -107,6 +104,8 @@ fn unique(taken: &mut HashSet<String>, base: &str, ext: &str) -> String {
 /// at all.
 fn write_zip<'a>(path: &Path, entries: impl IntoIterator<Item = (String, &'a Path)>) -> Result<(), String> {
     let failed = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+    // What a killed earlier run of this job left beside the archive goes first.
+    toonflow_fs::remove_stale_temporaries(&[path.to_path_buf()]);
     let temp = toonflow_fs::temp_file_beside(path, ".zip").map_err(|e| failed(&e))?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(temp.as_file()));
     let stored =

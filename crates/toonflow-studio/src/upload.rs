@@ -15,6 +15,18 @@ pub const SUBTITLES_NAME: &str = "subtitles.srt";
 /// At most this many files in one job.
 pub const MAX_FILES: usize = 1000;
 
+/// The client's name of an upload stored as `stored` (its file name in `in/`, or that name's
+/// stem): `007.jpg` is the seventh upload, `video` the one video. The one place that reads the
+/// names [`receive`] gives.
+pub fn client_name<'a>(stored: &str, names: &'a [String]) -> Option<&'a str> {
+    let stem = stored.split('.').next().unwrap_or(stored);
+    if stem == VIDEO_NAME {
+        return names.first().map(String::as_str);
+    }
+    let k = stem.parse::<usize>().ok()?;
+    names.get(k.checked_sub(1)?).map(String::as_str)
+}
+
 /// Why an upload was refused; each maps to an HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {

@@ -277,7 +277,16 @@ fn a_killed_studio_keeps_finished_results_and_marks_the_running_job_interrupted(
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    // What a kill in the middle of an upload leaves: a job folder no record names. The next
+    // start removes it, and nothing that is not named like a job.
+    let cut_off = data.join("jobs").join("0123456789abcdef0123456789abcdef");
+    std::fs::create_dir_all(cut_off.join("in")).unwrap();
+    std::fs::write(cut_off.join("in").join("001.part"), b"half an upload").unwrap();
+    let foreign = data.join("jobs").join("notes");
+    std::fs::create_dir_all(&foreign).unwrap();
+
     let studio = Studio::start(&data, &[]);
+    assert!(!cut_off.exists() && foreign.exists());
     let after = studio.get(&format!("/api/jobs/{image}/result"));
     assert_eq!(after.status, 200);
     assert!(after.body == before, "the finished result changed");
