@@ -18,6 +18,7 @@ pub mod comic;
 pub mod denoise;
 pub mod frame;
 pub mod guided;
+pub mod knobs;
 pub mod lanes;
 pub mod lines;
 pub mod quantize;

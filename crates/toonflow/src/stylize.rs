@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use toonflow_imageio::{has_image_extension, read_image_with_info, write_image, OutputFormat, ReadOptions};
-use toonflow_imgproc::comic::{stylize, ComicConfig, Preset, ToneConfig};
-use toonflow_imgproc::tone::Screen;
+use toonflow_imgproc::comic::{stylize, ComicConfig};
+use toonflow_imgproc::knobs::StyleKnobs;
 
 pub use toonflow_imageio::IMAGE_EXTENSIONS;
 
@@ -44,41 +44,20 @@ pub struct Plan {
 
 /// Applies the style flags over their preset.
 pub fn style_config(args: &StyleArgs) -> ComicConfig {
-    let mut cfg = ComicConfig::preset(args.style.0);
-    cfg.strength = args.strength;
-    if let Some(n) = args.colors {
-        cfg.colours = n as usize;
-    }
-    if let Some(s) = args.saturation {
-        cfg.saturation = s;
-    }
-    if let Some(r) = args.smoothing {
-        cfg.smoothing.radius = r as usize;
-        if r == 0 {
-            cfg.smoothing.passes = 0;
-        }
-    }
-    if let Some(lines) = cfg.lines.as_mut() {
-        lines.sigma = args.line_width.unwrap_or(lines.sigma);
-        lines.p = args.line_detail.unwrap_or(lines.p);
-    }
-    if args.no_lines {
-        cfg.lines = None;
-    }
-    if let Some(a) = args.min_line_area {
-        cfg.min_line_area = a;
-    }
-    let default_tone = ComicConfig::preset(Preset::Comic).tone.expect("comic preset has tone");
-    if args.tone && cfg.tone.is_none() {
-        cfg.tone = Some(default_tone);
-    }
-    if args.no_tone {
-        cfg.tone = None;
-    }
-    if let (Some(size), Some(tone)) = (args.tone_size, cfg.tone.as_mut()) {
-        *tone = ToneConfig { screen: Screen { cell: size, ..tone.screen }, ..*tone };
-    }
-    cfg
+    let tone = if args.no_tone { Some(false) } else { args.tone.then_some(true) };
+    let knobs = StyleKnobs {
+        strength: args.strength,
+        colors: args.colors.map(usize::from),
+        saturation: args.saturation,
+        smoothing: args.smoothing.map(usize::from),
+        line_width: args.line_width,
+        line_detail: args.line_detail,
+        min_line_area: args.min_line_area,
+        lines: !args.no_lines,
+        tone,
+        tone_size: args.tone_size,
+    };
+    knobs.config(args.style.0)
 }
 
 impl Plan {
