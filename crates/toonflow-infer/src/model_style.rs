@@ -31,6 +31,16 @@ pub enum ModelStyleError {
     },
 }
 
+/// The index of the style `name` among a model's `styles` (its first when `None`).
+pub fn style_index(styles: &[String], name: Option<&str>, path: &Path) -> Result<usize, ModelStyleError> {
+    let Some(name) = name else { return Ok(0) };
+    styles.iter().position(|s| s == name).ok_or_else(|| ModelStyleError::UnknownStyle {
+        name: name.to_string(),
+        path: path.display().to_string(),
+        available: if styles.is_empty() { "(none named)".into() } else { styles.join(", ") },
+    })
+}
+
 /// How a model is applied to a frame.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelStyleOptions {
@@ -75,14 +85,7 @@ impl ModelStyle {
     /// Loads a generator model file and picks its style.
     pub fn load(path: &Path, options: &ModelStyleOptions) -> Result<Self, ModelStyleError> {
         let (generator, config, info) = CpuGenerator::load(path)?;
-        let style = match &options.style_id {
-            None => 0,
-            Some(name) => info.styles.iter().position(|s| s == name).ok_or_else(|| ModelStyleError::UnknownStyle {
-                name: name.clone(),
-                path: path.display().to_string(),
-                available: if info.styles.is_empty() { "(none named)".into() } else { info.styles.join(", ") },
-            })?,
-        };
+        let style = style_index(&info.styles, options.style_id.as_deref(), path)?;
         Ok(Self::new(generator, config, style, options))
     }
 

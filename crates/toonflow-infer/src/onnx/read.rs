@@ -1,20 +1,14 @@
-//! Just enough of ONNX to read a model's weights: the initializer tensors of its graph.
+//! Reading: just enough of ONNX to take a model's weights, the initializer tensors of its graph.
 //! ONNX files are protocol buffers; this walks the wire format directly instead of pulling in a
 //! code generator for the whole schema.
 
 use std::collections::HashMap;
 
+use super::field::{
+    DATA_TYPE_FLOAT, GRAPH_INITIALIZER, MODEL_GRAPH, TENSOR_DATA_TYPE, TENSOR_DIMS, TENSOR_FLOAT_DATA, TENSOR_NAME,
+    TENSOR_RAW_DATA,
+};
 use crate::tensorfile::HostTensor;
-
-// Field numbers from onnx.proto.
-const MODEL_GRAPH: u64 = 7;
-const GRAPH_INITIALIZER: u64 = 5;
-const TENSOR_DIMS: u64 = 1;
-const TENSOR_DATA_TYPE: u64 = 2;
-const TENSOR_FLOAT_DATA: u64 = 4;
-const TENSOR_NAME: u64 = 8;
-const TENSOR_RAW_DATA: u64 = 9;
-const DATA_TYPE_FLOAT: u64 = 1;
 
 /// The float initializers of an ONNX model, by name. Other element types are skipped.
 pub fn read_initializers(model: &[u8]) -> Result<HashMap<String, HostTensor>, String> {
