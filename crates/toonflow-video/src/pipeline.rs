@@ -39,6 +39,36 @@ pub struct VideoJob {
     /// Luma histogram distance above which a frame starts a new shot (see
     /// [`toonflow_flow::scenecut`]); decided once per frame, for every stage.
     pub cut_threshold: f32,
+    /// Container tags for the output.
+    pub tags: Vec<(String, String)>,
+    /// Only part of the input, as a distributed part runs it (see [`crate::parts`]); `None`
+    /// for the whole span.
+    pub segment: Option<Segment>,
+}
+
+/// A run over a stretch of frames whose shot decisions were made beforehand, over the whole
+/// video: how a part of a long video is stylized so that it matches the frames of one run.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    /// Frames to decode from the span's start.
+    pub frames: u64,
+    /// Of those, the first ones are stylized only to build the stabilizer's history (the
+    /// warm-up) and are not written.
+    pub warm_up: u64,
+    /// Each decoded frame's decisions, made by a run of the analyzer over the whole video.
+    pub decisions: Vec<Decisions>,
+    /// A frame before the segment that the stylizer fits its look (palette) on first: the one
+    /// the whole run last refitted on.
+    pub look_from: Option<Frame>,
+}
+
+/// The analyzer's decisions about one frame ([`FrameAnalysis`] without the pyramid).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Decisions {
+    /// A shot starts here.
+    pub scene_cut: bool,
+    /// The look is refitted here.
+    pub refit_look: bool,
 }
 
 /// What a run did.
@@ -105,23 +135,37 @@ pub fn run(
         }
     }
     let rate: Rate = if info.is_variable_rate() { info.avg_rate } else { info.rate };
-    let expected = info.expected_frames().map(|n| match job.span.duration {
-        Some(d) => n.min((d * rate.fps()).ceil() as u64),
-        None => n,
-    });
+    let expected = match &job.segment {
+        Some(segment) => Some(segment.frames - segment.warm_up),
+        None => info.expected_frames().map(|n| match job.span.duration {
+            Some(d) => n.min((d * rate.fps()).ceil() as u64),
+            None => n,
+        }),
+    };
     // Variable frame rate passes through with each frame's own timestamp.
     let timed = info.is_variable_rate();
     let mut decoder = Decoder::open(&job.input, info, job.span, timed)?;
     let mut sink = match format {
         VideoFormat::PngFrames => Sink::Frames(PngFrameWriter::open(&job.output)?),
         _ => {
-            let audio_from = info.audio_codec.clone().map(|c| (job.input.clone(), job.span, c));
-            let opts = EncodeOptions { crf: job.crf, x264_preset: job.x264_preset.clone(), audio_from };
+            // A segment's audio is the join's to add, once.
+            let audio_from =
+                info.audio_codec.clone().filter(|_| job.segment.is_none()).map(|c| (job.input.clone(), job.span, c));
+            let opts = EncodeOptions {
+                crf: job.crf,
+                x264_preset: job.x264_preset.clone(),
+                audio_from,
+                tags: job.tags.clone(),
+            };
             Sink::Ffmpeg(Encoder::open(&job.output, format, out_w, out_h, rate, timed, &opts)?)
         }
     };
     let mut analyzer = FrameAnalyzer::new(job.cut_threshold, job.temporal.flow());
     let mut stabilizer = Stabilizer::new(job.temporal.clone());
+    let segment = job.segment.as_ref();
+    if let Some(frame) = segment.and_then(|s| s.look_from.as_ref()) {
+        stylizer.stylize(frame, true);
+    }
     let finisher = stylizer.finisher();
     // Frames travel with their analysis and presentation time (variable frame rate only).
     let (to_stylize, stylize_rx) = sync_channel::<(Frame, FrameAnalysis, Option<f64>)>(QUEUE);
@@ -133,8 +177,8 @@ pub fn run(
     let (decode_result, stylize_time, stabilize_result, encode_result) = std::thread::scope(|scope| {
         let decode = scope.spawn(move || {
             let mut busy = Duration::ZERO;
-            loop {
-                if cancel.load(Ordering::Relaxed) {
+            for index in 0.. {
+                if cancel.load(Ordering::Relaxed) || segment.is_some_and(|s| index >= s.frames) {
                     break;
                 }
                 let t = Instant::now();
@@ -155,6 +199,11 @@ pub fn run(
                         (frame, analysis)
                     }
                 };
+                // A segment's shot decisions are the whole video's, not those of its first frames.
+                let mut analysis = analysis;
+                if let Some(d) = segment.and_then(|s| s.decisions.get(index as usize)) {
+                    (analysis.scene_cut, analysis.refit_look) = (d.scene_cut, d.refit_look);
+                }
                 busy += t.elapsed();
                 if to_stylize.send((frame, analysis, pts)).is_err() {
                     break; // a later stage stopped
@@ -194,7 +243,12 @@ pub fn run(
         });
         let encode = scope.spawn(move || {
             let (mut busy, mut n) = (Duration::ZERO, 0u64);
+            let mut warm_up = segment.map_or(0, |s| s.warm_up);
             for (frame, pts) in encode_rx {
+                if warm_up > 0 {
+                    warm_up -= 1;
+                    continue;
+                }
                 let t = Instant::now();
                 sink.write(&frame, pts)?;
                 busy += t.elapsed();
@@ -233,9 +287,15 @@ pub fn run(
             return Err(e);
         }
     }
+    if let Some(segment) = segment.filter(|s| frames != s.frames - s.warm_up) {
+        finish_sink(sink, false)?;
+        let reason =
+            format!("the input gave {frames} of the {} frames the plan expects", segment.frames - segment.warm_up);
+        return Err(VideoError::Write { path: job.output.clone(), reason });
+    }
     // FFmpeg skips damaged frames in some containers without a word: a count well short of
     // what the container announces says so.
-    if let (Some(announced), true) = (expected, report.warnings.is_empty()) {
+    if let (Some(announced), true, None) = (expected, report.warnings.is_empty(), segment) {
         if frames + (announced / 50).max(2) < announced {
             report.warnings.push(format!(
                 "{}: decoded {frames} of the {announced} frames the container announces (damaged data?)",

@@ -82,7 +82,7 @@ pub fn write_loop(staged: &StagedDir, name: &str, frames: &[Canvas], fps: f64) -
         h,
         rate,
         false,
-        &EncodeOptions { crf: None, x264_preset: None, audio_from: None },
+        &EncodeOptions { crf: None, x264_preset: None, audio_from: None, tags: Vec::new() },
     )?;
     for f in frames {
         encoder.write_frame(&f.to_frame(), None)?;

@@ -4,6 +4,7 @@ use crate::postprocess::{DenoiseSpec, ResizeSpec};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use toonflow_imgproc::comic::Preset;
+use toonflow_imgproc::knobs::{self, MAX_LINE_WIDTH};
 use toonflow_imgproc::resize::ResizeFilter;
 
 /// Turn photos and videos into comic / webtoon / manga style images and animations.
@@ -47,7 +48,7 @@ pub enum Command {
     /// flicker.
     ///
     /// Reads anything FFmpeg reads (FFmpeg must be installed). The output format follows the
-    /// extension: .mp4 (H.264), .webm (VP9), .gif, .webp (animated), .apng, or a folder (no
+    /// extension: .mp4 (H.264), .mkv (FFV1, lossless), .webm (VP9), .gif, .webp (animated), .apng, or a folder (no
     /// extension) of PNG frames (an existing folder is replaced whole, and only if it holds
     /// nothing but frames). Frame rate, timestamps (variable frame rate too), duration and size
     /// are kept (odd sides are padded by a pixel for .mp4, whose H.264 needs even ones, and the
@@ -56,7 +57,9 @@ pub enum Command {
     /// optical flow of the input, wherever that flow is reliable: still areas stop flickering,
     /// moving ones leave no trails, and scene cuts start fresh. The output is written to a
     /// temporary file and renamed when complete.
-    Video(VideoArgs),
+    ///
+    /// `video plan`, `video part` and `video join` run a long video in parts, on many machines.
+    Video(VideoCommand),
 
     /// Turn a video into a webtoon episode a reader scrolls (or comic pages).
     ///
@@ -122,6 +125,150 @@ pub enum Command {
     /// as toonflow commands, --workers at a time; the rest wait in a queue. Any address other
     /// than loopback needs a token (printed at start, or --token).
     Serve(ServeArgs),
+
+    /// Export a trained generator as an ONNX model (opset 17, any height and width).
+    ///
+    /// The graph takes `image` ([batch, 3, height, width], RGB in [-1, 1], sides of at least 8)
+    /// and gives `drawing` (the same); a model trained over a built-in style also takes `base`,
+    /// that style's drawing of the photo. A conditional model's style is chosen here.
+    Export(ExportArgs),
+}
+
+/// `toonflow video`: one run, or one of the steps of a run in parts. Written by hand: clap's
+/// derive cannot tell an absent `Option` of flags apart when the flags hold flattened ones.
+#[derive(Debug)]
+pub struct VideoCommand {
+    /// A step of a run in parts.
+    pub parts: Option<VideoPartsCommand>,
+    /// The flags of one run.
+    pub run: Option<VideoArgs>,
+}
+
+impl clap::FromArgMatches for VideoCommand {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(match m.subcommand() {
+            Some(_) => Self { parts: Some(VideoPartsCommand::from_arg_matches(m)?), run: None },
+            None => Self { parts: None, run: Some(VideoArgs::from_arg_matches(m)?) },
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for VideoCommand {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        VideoPartsCommand::augment_subcommands(VideoArgs::augment_args(cmd))
+            .args_conflicts_with_subcommands(true)
+            .subcommand_negates_reqs(true)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The steps of a video run in parts (on one machine each, or a Ray cluster: `python -m
+/// toonflow.ray`). The joined video has the frames a single `toonflow video` run gives.
+#[derive(Debug, Subcommand)]
+pub enum VideoPartsCommand {
+    /// Cut a video into parts at its shots: decodes it once, makes the shot decisions, writes
+    /// the plan (JSON: shots with frame ranges and times, parts, settings).
+    ///
+    /// Shots longer than --part-frames are split into chunks, each starting --warm-up frames
+    /// early (stylized and discarded) so its stabilizer history matches a single run. The
+    /// flags after `--` are `toonflow video`'s (style, temporal, --resize, --crf ...): checked
+    /// now, and used by every part and the join. Needs a constant frame rate.
+    Plan(PlanArgs),
+
+    /// Stylize one part of a plan into a lossless .mkv (FFV1), tagged with its plan and number.
+    Part(PartArgs),
+
+    /// Join the parts of a plan: checks each is the plan's, with its frame count, and encodes
+    /// them once into the output with the original audio (nothing is written otherwise).
+    Join(JoinArgs),
+}
+
+/// Flags of `toonflow video plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The video.
+    pub input: PathBuf,
+
+    /// The plan file to write (JSON).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Most frames in one part (shots are kept whole up to this length).
+    #[arg(long, value_name = "N", default_value_t = toonflow_video::parts::DEFAULT_PART_FRAMES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub part_frames: u64,
+
+    /// Frames a chunk of a long shot starts early, to rebuild the stabilizer's history
+    /// (processed, not kept). Default: as many as the blend needs to forget a start, 102 at the
+    /// default --temporal-strength 0.75, none with --temporal off.
+    #[arg(long, value_name = "N")]
+    pub warm_up: Option<u64>,
+
+    /// `toonflow video` flags for every part and the join (after `--`).
+    #[arg(last = true, value_name = "VIDEO FLAGS")]
+    pub settings: Vec<String>,
+}
+
+/// Flags of `toonflow video part`.
+#[derive(Debug, Args)]
+pub struct PartArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+
+    /// Which part (from 0).
+    pub index: usize,
+
+    /// The part file (.mkv); default part-INDEX.mkv beside the plan.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Where the video is on this machine, if not where the plan saw it (it is checked to be
+    /// the same file).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+}
+
+/// Flags of `toonflow video join`.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// The plan file.
+    pub plan: PathBuf,
+
+    /// The video to write (.mp4, .mkv, .webm ...).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Folder holding part-K.mkv; default the plan's folder.
+    #[arg(long, value_name = "DIR")]
+    pub parts: Option<PathBuf>,
+
+    /// Where the video is on this machine, if not where the plan saw it.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+}
+
+/// Flags of `toonflow export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The generator model file (`toonflow train` writes it).
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+
+    /// The ONNX file to write.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// The style of a conditional model to build into the graph (its first by default).
+    #[arg(long, value_name = "NAME")]
+    pub style_id: Option<String>,
 }
 
 /// Flags of `toonflow serve`.
@@ -437,7 +584,7 @@ pub struct VideoArgs {
     /// The video to stylize.
     pub input: PathBuf,
 
-    /// Output file (.mp4 .webm .gif .webp .apng) or folder for PNG frames.
+    /// Output file (.mp4 .mkv .webm .gif .webp .apng) or folder for PNG frames.
     #[arg(short, long, value_name = "PATH")]
     pub output: PathBuf,
 
@@ -651,7 +798,7 @@ pub struct StyleArgs {
     pub strength: f32,
 
     /// Palette size: flat colours (grey levels for manga). Preset: comic 10, webtoon 20, manga 4.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=knobs::MAX_COLORS as i64))]
     pub colors: Option<u16>,
 
     /// Colour saturation of the palette, 1 = as photographed. Preset: comic 1.25, webtoon 1.15.
@@ -734,39 +881,29 @@ pub struct StylizeArgs {
     pub jobs: Option<usize>,
 }
 
+/// `s` as a number the check (from the style knobs, where the limits are kept) accepts.
+fn checked(s: &str, check: fn(&str, f32) -> Result<f32, String>) -> Option<f32> {
+    s.parse::<f32>().ok().and_then(|v| check("", v).ok())
+}
+
 fn unit_interval(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("'{s}' is not a number from 0 to 1")),
-    }
+    checked(s, knobs::check_unit).ok_or_else(|| format!("'{s}' is not a number from 0 to 1"))
 }
 
 fn non_negative(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(v) if v >= 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("'{s}' is not a number >= 0")),
-    }
+    checked(s, knobs::check_non_negative).ok_or_else(|| format!("'{s}' is not a number >= 0"))
 }
 
 fn positive(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
-        _ => Err(format!("'{s}' is not a number > 0")),
-    }
+    checked(s, knobs::check_positive).ok_or_else(|| format!("'{s}' is not a number > 0"))
 }
 
 /// Longest time a video flag takes: a year, far past any video, well inside what FFmpeg parses.
 const MAX_SECONDS: f32 = 3.2e7;
 
-/// Widest ink line: 10 px at 720p is a marker pen; wider blurs the picture into blots, and the
-/// time of the blur grows with it.
-const MAX_LINE_WIDTH: f32 = 10.0;
-
 fn line_width(s: &str) -> Result<f32, String> {
-    match positive(s) {
-        Ok(v) if v <= MAX_LINE_WIDTH => Ok(v),
-        _ => Err(format!("'{s}' is not a line width above 0, up to {MAX_LINE_WIDTH}")),
-    }
+    checked(s, knobs::check_line_width)
+        .ok_or_else(|| format!("'{s}' is not a line width above 0, up to {MAX_LINE_WIDTH}"))
 }
 
 fn start_time(s: &str) -> Result<f32, String> {
@@ -855,12 +992,12 @@ mod tests {
             "manga",
         ])
         .unwrap();
-        let Command::Video(args) = cli.command else { panic!("not video") };
+        let Command::Video(VideoCommand { run: Some(args), .. }) = cli.command else { panic!("not video") };
         assert_eq!((args.temporal, args.start, args.crf), (TemporalArg::Off, Some(1.5), Some(28)));
         assert_eq!(args.style.style, StyleArg(Preset::Manga));
         assert_eq!(args.x264_preset, None);
         let cli = Cli::try_parse_from(["toonflow", "video", "in.mp4", "-o", "o.mp4", "--x264-preset", "slow"]).unwrap();
-        let Command::Video(args) = cli.command else { panic!("not video") };
+        let Command::Video(VideoCommand { run: Some(args), .. }) = cli.command else { panic!("not video") };
         assert_eq!(args.x264_preset.as_deref(), Some("slow"));
         for bad in [["--duration", "1e30"], ["--start", "-1"], ["--start", "inf"], ["--x264-preset", "quick"]] {
             let err = Cli::try_parse_from(["toonflow", "video", "in.mp4", "-o", "o.mp4", bad[0], bad[1]]).unwrap_err();

@@ -11,6 +11,7 @@ mod serve;
 mod stylize;
 mod train;
 mod video;
+mod video_parts;
 mod webtoon;
 
 use anyhow::Result;
@@ -56,6 +57,13 @@ fn main() -> ExitCode {
 
 /// An error and its causes on one line, each cause added only when the text so far does not
 /// already say it (some decoders repeat their cause inside their own message).
+/// clap's message without its usage lines: the sentence that says what is wrong.
+pub fn clap_message(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid options");
+    first.trim_start_matches("error: ").to_string()
+}
+
 pub fn report(err: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in err.chain() {
@@ -115,13 +123,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let interrupted_code = || interrupted.load(Ordering::SeqCst).then(|| ExitCode::from(EXIT_INTERRUPTED));
     match &cli.command {
         // A single output written whole or not at all: an interrupted run says so and exits 130.
-        Command::Video(args) => {
-            whole_or_nothing(video::video(args, cli.quiet, &interrupted), interrupted_code(), "no output written")
+        Command::Video(command) => {
+            let result = match (&command.parts, &command.run) {
+                (Some(step), _) => video_parts::run(step, cli.quiet, &interrupted),
+                (None, Some(args)) => video::video(args, cli.quiet, &interrupted),
+                (None, None) => {
+                    Err(UsageError("toonflow video: give a video and -o, or plan, part or join".into()).into())
+                }
+            };
+            whole_or_nothing(result, interrupted_code(), "no output written")
         }
         Command::Webtoon(args) => {
             whole_or_nothing(webtoon::webtoon(args, cli.quiet, &interrupted), interrupted_code(), "no episode written")
         }
         Command::Serve(args) => serve::serve(args).map(|()| ExitCode::SUCCESS),
+        Command::Export(args) => model::export(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Temporal(args)) => eval::temporal(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Style(args)) => eval::style(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(EvalCommand::Content(args)) => {

@@ -22,13 +22,6 @@ struct PreviewFlags {
     style: StyleArgs,
 }
 
-/// clap's message without its usage lines: the sentence that says what is wrong.
-fn clap_message(e: &clap::Error) -> String {
-    let text = e.to_string();
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid options");
-    first.trim_start_matches("error: ").to_string()
-}
-
 struct CommandEngine;
 
 impl Engine for CommandEngine {
@@ -60,10 +53,10 @@ impl Engine for CommandEngine {
 
     fn check(&self, kind: JobKind, args: &[String]) -> Result<(), String> {
         let argv = ["toonflow", kind.command(), "INPUT", "-o", "OUTPUT"].into_iter().map(String::from);
-        let cli = Cli::try_parse_from(argv.chain(args.iter().cloned())).map_err(|e| clap_message(&e))?;
+        let cli = Cli::try_parse_from(argv.chain(args.iter().cloned())).map_err(|e| crate::clap_message(&e))?;
         let style = match &cli.command {
             Command::Stylize(a) => &a.style,
-            Command::Video(a) => &a.style,
+            Command::Video(crate::cli::VideoCommand { run: Some(a), .. }) => &a.style,
             Command::Webtoon(a) => &a.style,
             _ => return Ok(()),
         };
@@ -78,7 +71,7 @@ impl Engine for CommandEngine {
         max_pixels: u64,
         preview_pixels: u64,
     ) -> Result<Vec<u8>, String> {
-        let flags = PreviewFlags::try_parse_from(style_args).map_err(|e| clap_message(&e))?;
+        let flags = PreviewFlags::try_parse_from(style_args).map_err(|e| crate::clap_message(&e))?;
         let frame = decode_image(image, Path::new("the preview image"), &ReadOptions { max_pixels })
             .map_err(|e| crate::report(&e.into()))?;
         let pixels = (frame.width() * frame.height()) as u64;

@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
 use toonflow_imgproc::resize::ResizeFilter;
 use toonflow_video::ffmpeg::{probe, Span, VideoError, VideoFormat, VideoInfo};
-use toonflow_video::pipeline::{run, VideoJob};
+use toonflow_video::pipeline::{run, VideoJob, VideoReport};
 use toonflow_video::stylizer::{ComicStylizer, FrameStylizer, ModelStylizer};
 use toonflow_video::temporal::{TemporalConfig, TemporalMode};
 
@@ -36,9 +36,8 @@ pub fn frame_stylizer(style: &StyleArgs) -> Result<Box<dyn FrameStylizer>> {
     })
 }
 
-/// Runs `toonflow video`.
-pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
-    let (info, span) = probe_span(&args.input, args.start, args.duration)?;
+/// The job the video flags describe, over `span` of an input `info` describes.
+pub fn video_job(args: &VideoArgs, info: &VideoInfo, span: Span) -> VideoJob {
     let resize = args.resize.map(|r| {
         let (w, h) = r.target(info.width, info.height);
         (w, h, ResizeFilter::Area)
@@ -51,7 +50,7 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         strength: args.temporal_strength,
         ..TemporalConfig::default()
     };
-    let job = VideoJob {
+    VideoJob {
         input: args.input.clone(),
         output: args.output.clone(),
         span,
@@ -60,13 +59,30 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         x264_preset: args.x264_preset.clone(),
         temporal,
         cut_threshold: DEFAULT_CUT_THRESHOLD,
-    };
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(info.expected_frames().unwrap_or(0)) };
+        tags: Vec::new(),
+        segment: None,
+    }
+}
+
+/// A progress bar of frames, hidden with `quiet`.
+pub fn frame_bar(quiet: bool, expected: Option<u64>) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(expected.unwrap_or(0)) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} frames, {per_sec}, ETA {eta}")
             .expect("valid template")
             .progress_chars("=> "),
     );
+    bar
+}
+
+/// Runs the pipeline on `job`; the errors that are the user's flags are usage errors.
+pub fn run_job(
+    job: &VideoJob,
+    info: &VideoInfo,
+    style: &StyleArgs,
+    bar: &ProgressBar,
+    cancel: &AtomicBool,
+) -> Result<VideoReport> {
     let progress = |done: u64, expected: Option<u64>| {
         if let Some(n) = expected {
             bar.set_length(n.max(done));
@@ -74,16 +90,26 @@ pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
         bar.set_position(done);
         crate::progress::report("frames", done, expected);
     };
-    let report = match run(&job, &info, frame_stylizer(&args.style)?, &progress, cancel) {
+    let report = match run(job, info, frame_stylizer(style)?, &progress, cancel) {
         Err(e @ (VideoError::WouldOverwriteInput { .. } | VideoError::FrameTooLarge { resized: true, .. })) => {
             return Err(UsageError(e.to_string()).into())
         }
-        other => other.with_context(|| format!("{}", args.input.display()))?,
+        other => other.with_context(|| format!("{}", job.input.display()))?,
     };
     bar.finish_and_clear();
     for warning in &report.warnings {
         tracing::warn!("{warning}");
     }
+    Ok(report)
+}
+
+/// Runs `toonflow video`.
+pub fn video(args: &VideoArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
+    let (info, span) = probe_span(&args.input, args.start, args.duration)?;
+    let job = video_job(args, &info, span);
+    let resize = job.resize;
+    let bar = frame_bar(quiet, info.expected_frames());
+    let report = run_job(&job, &info, &args.style, &bar, cancel)?;
     if !quiet {
         let stages: Vec<String> = report
             .stage_times

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{have_ffmpeg, s, stderr, toonflow};
+use common::{frame_times, have_ffmpeg, s, stderr, toonflow};
 
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/samples").join(name)
@@ -234,25 +234,6 @@ fn ctrl_c_leaves_no_partial_video() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("long.mp4")], "only the input remains");
-}
-
-/// Presentation time of every video frame, from ffprobe.
-fn frame_times(path: &Path) -> Vec<f64> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "frame=best_effort_timestamp_time",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect()
 }
 
 #[test]

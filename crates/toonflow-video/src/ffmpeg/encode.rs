@@ -19,6 +19,8 @@ pub struct EncodeOptions {
     pub x264_preset: Option<String>,
     /// Copy (or, where the container needs it, re-encode) the input's audio.
     pub audio_from: Option<(PathBuf, Span, String)>,
+    /// Container tags (key, value): a distributed part says which plan and part it is.
+    pub tags: Vec<(String, String)>,
 }
 
 /// How frames reach the encoder: raw RGB at a constant rate, or raw RGB in Matroska with a
@@ -84,6 +86,9 @@ impl Encoder {
             cmd.args(["-map", "0:v:0"]);
         }
         cmd.args(format.video_args(opts.crf, opts.x264_preset.as_deref()));
+        for (key, value) in &opts.tags {
+            cmd.arg("-metadata").arg(format!("{key}={value}"));
+        }
         if timed {
             cmd.args(["-fps_mode", "passthrough"]);
         }

@@ -35,7 +35,9 @@ pub enum VideoError {
         reason: String,
     },
     /// The output extension names no video format toonflow writes.
-    #[error("{path}: unknown video format '{extension}' (use mp4, webm, gif, webp, apng, or a folder for PNG frames)")]
+    #[error(
+        "{path}: unknown video format '{extension}' (use mp4, mkv, webm, gif, webp, apng, or a folder for PNG frames)"
+    )]
     UnsupportedOutput {
         /// The file.
         path: PathBuf,
@@ -69,6 +71,14 @@ pub enum VideoError {
     TooFewFrames {
         /// The video.
         path: PathBuf,
+    },
+    /// A distributed run's plan, part or input does not fit the rest.
+    #[error("{path}: {reason}")]
+    Plan {
+        /// The plan, part or input concerned.
+        path: PathBuf,
+        /// What does not fit.
+        reason: String,
     },
     /// Stopped by the user (Ctrl-C); nothing was written.
     #[error("{path}: interrupted, no output written")]

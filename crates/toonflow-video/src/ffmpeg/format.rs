@@ -17,6 +17,8 @@ pub enum VideoFormat {
     WebP,
     /// Animated PNG.
     Apng,
+    /// FFV1 in Matroska, RGB: lossless (the distributed parts, and footage for an editor).
+    Mkv,
     /// A folder of numbered PNG frames.
     PngFrames,
 }
@@ -43,13 +45,14 @@ impl VideoFormat {
             Some("gif") => Ok(VideoFormat::Gif),
             Some("webp") => Ok(VideoFormat::WebP),
             Some("apng") => Ok(VideoFormat::Apng),
+            Some("mkv") => Ok(VideoFormat::Mkv),
             Some(other) => Err(VideoError::UnsupportedOutput { path: path.into(), extension: other.into() }),
         }
     }
 
     /// Whether the container carries audio.
     pub fn has_audio(self) -> bool {
-        matches!(self, VideoFormat::Mp4 | VideoFormat::WebM)
+        matches!(self, VideoFormat::Mp4 | VideoFormat::WebM | VideoFormat::Mkv)
     }
 
     /// The audio codec to write for a source whose audio is `source_codec`: a stream copy when
@@ -57,11 +60,17 @@ impl VideoFormat {
     pub fn audio_codec(self, source_codec: &str) -> &'static str {
         let copy = match self {
             VideoFormat::Mp4 => matches!(source_codec, "aac" | "mp3" | "alac" | "ac3" | "opus"),
+            // Matroska takes nearly any codec, but not an MP4 edit list's trim of an encoder's
+            // priming samples: AAC or MP3 copied from an MP4 would start 23 ms early (FFmpeg then
+            // shifts the video to match). Codecs without priming, or with Matroska's own field
+            // for it (Opus), are copied; the rest become FLAC, lossless from the decoded samples.
+            VideoFormat::Mkv => matches!(source_codec, "opus" | "vorbis" | "flac") || source_codec.starts_with("pcm_"),
             _ => matches!(source_codec, "opus" | "vorbis"),
         };
         match (copy, self) {
             (true, _) => "copy",
             (false, VideoFormat::Mp4) => "aac",
+            (false, VideoFormat::Mkv) => "flac",
             (false, _) => "libopus",
         }
     }
@@ -105,6 +114,10 @@ impl VideoFormat {
             .to_vec(),
             VideoFormat::WebP => ["-c:v", "libwebp_anim", "-quality", "85", "-loop", "0"].map(String::from).to_vec(),
             VideoFormat::Apng => ["-c:v", "apng", "-plays", "0"].map(String::from).to_vec(),
+            // Level 3 with slice checksums: damage is detected when decoding.
+            VideoFormat::Mkv => {
+                ["-c:v", "ffv1", "-level", "3", "-slicecrc", "1", "-pix_fmt", "bgr0"].map(String::from).to_vec()
+            }
             VideoFormat::PngFrames => Vec::new(),
         };
         args
@@ -117,6 +130,7 @@ impl VideoFormat {
             VideoFormat::Gif => "gif",
             VideoFormat::WebP => "webp",
             VideoFormat::Apng => "apng",
+            VideoFormat::Mkv => "matroska",
             VideoFormat::PngFrames => "image2",
         }
     }

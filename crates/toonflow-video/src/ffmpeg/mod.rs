@@ -14,4 +14,4 @@ pub use decode::Decoder;
 pub use encode::{EncodeOptions, Encoder};
 pub use error::{VideoError, INSTALL_HINT, MAX_FRAME_PIXELS};
 pub use format::{VideoFormat, DEFAULT_X264_PRESET, X264_PRESETS};
-pub use probe::{probe, Rate, Span, VideoInfo};
+pub use probe::{probe, probe_tag, Rate, Span, VideoInfo};

@@ -122,6 +122,20 @@ pub fn probe(path: &Path) -> Result<VideoInfo, VideoError> {
     })
 }
 
+/// A container tag of a file (`None` when it has none of that name).
+pub fn probe_tag(path: &Path, key: &str) -> Result<Option<String>, VideoError> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", &format!("format_tags={key}"), "-of", "default=nw=1:nk=1"])
+        .arg(path)
+        .output()
+        .map_err(|e| spawn_error("ffprobe", path, e))?;
+    if !out.status.success() {
+        let reason = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(VideoError::Unreadable { path: path.into(), reason });
+    }
+    Ok(Some(String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|v| !v.is_empty()))
+}
+
 /// Which part of the input to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Span {

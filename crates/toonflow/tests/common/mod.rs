@@ -67,3 +67,34 @@ pub fn tiny_dataset(root: &Path) -> (PathBuf, PathBuf) {
     .unwrap();
     (data, config)
 }
+
+/// Presentation time of every video frame, from ffprobe.
+pub fn frame_times(path: &Path) -> Vec<f64> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "frame=best_effort_timestamp_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect()
+}
+
+/// Every frame of a video, decoded to RGB bytes by FFmpeg.
+pub fn decoded_frames(path: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}: {}", path.display(), stderr(&out));
+    out.stdout
+}
