@@ -16,28 +16,27 @@ from PIL import Image
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+def _from_env(name, what):
+    """The path the Rust test side passes in `name`; the test is skipped without it."""
+    path = os.environ.get(name)
+    if not path:
+        pytest.skip(f"{name} not set ({what})")
+    return path
+
+
 @pytest.fixture(scope="session")
 def toonflow_bin():
-    path = os.environ.get("TOONFLOW_BIN")
-    if not path:
-        pytest.skip("TOONFLOW_BIN not set (the toonflow command line to compare with)")
-    return path
+    return _from_env("TOONFLOW_BIN", "the toonflow command line to compare with")
 
 
 @pytest.fixture(scope="session")
 def model_path():
-    path = os.environ.get("TOONFLOW_TEST_MODEL")
-    if not path:
-        pytest.skip("TOONFLOW_TEST_MODEL not set (a trained generator file)")
-    return path
+    return _from_env("TOONFLOW_TEST_MODEL", "a trained generator file")
 
 
 @pytest.fixture(scope="session")
 def conditional_model_path():
-    path = os.environ.get("TOONFLOW_TEST_CONDITIONAL_MODEL")
-    if not path:
-        pytest.skip("TOONFLOW_TEST_CONDITIONAL_MODEL not set (a generator of two styles over a base style)")
-    return path
+    return _from_env("TOONFLOW_TEST_CONDITIONAL_MODEL", "a generator of two styles over a base style")
 
 
 @pytest.fixture(scope="session")

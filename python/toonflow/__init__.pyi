@@ -1,6 +1,8 @@
 from os import PathLike
 from typing import Callable, Optional, TypedDict, Union
 
+from typing_extensions import Unpack
+
 import numpy as np
 import numpy.typing as npt
 
@@ -17,6 +19,19 @@ class StyleInfo(TypedDict):
     line_width: Optional[float]
     tone: bool
 
+class StyleKnobs(TypedDict, total=False):
+    """The adjustments over a built-in style: `toonflow stylize`'s flags. None keeps the style's."""
+
+    colors: Optional[int]
+    saturation: Optional[float]
+    smoothing: Optional[int]
+    line_width: Optional[float]
+    line_detail: Optional[float]
+    min_line_area: Optional[int]
+    lines: bool
+    tone: Optional[bool]
+    tone_size: Optional[float]
+
 class VideoReport(TypedDict):
     frames: int
     scene_cuts: int
@@ -30,23 +45,15 @@ def stylize(
     image: Image,
     style: str = "comic",
     strength: float = 1.0,
-    *,
-    colors: Optional[int] = None,
-    saturation: Optional[float] = None,
-    smoothing: Optional[int] = None,
-    line_width: Optional[float] = None,
-    line_detail: Optional[float] = None,
-    min_line_area: Optional[int] = None,
-    lines: bool = True,
-    tone: Optional[bool] = None,
-    tone_size: Optional[float] = None,
+    **knobs: Unpack[StyleKnobs],
 ) -> Image:
     """Stylizes an (H, W, 3) or (H, W, 4) image with a built-in style (comic, webtoon, manga).
 
     The keywords are `toonflow stylize`'s flags: strength 0 to 1, colors 1 to 256, saturation
     >= 0, smoothing in pixels at 720p (0: off), line_width above 0 up to 10, line_detail >= 0,
     lines=False for no ink, tone True/False to force screentone on or off, tone_size > 0.
-    Raises ValueError for a bad shape or value, TypeError for an unsupported dtype.
+    Raises ValueError for a bad shape or value, TypeError for an unsupported dtype or a keyword
+    that is no knob.
     """
 
 class Model:
@@ -83,15 +90,7 @@ def video(
     crf: Optional[int] = None,
     x264_preset: Optional[str] = None,
     progress: Optional[Callable[[int, Optional[int]], object]] = None,
-    colors: Optional[int] = None,
-    saturation: Optional[float] = None,
-    smoothing: Optional[int] = None,
-    line_width: Optional[float] = None,
-    line_detail: Optional[float] = None,
-    min_line_area: Optional[int] = None,
-    lines: bool = True,
-    tone: Optional[bool] = None,
-    tone_size: Optional[float] = None,
+    **knobs: Unpack[StyleKnobs],
 ) -> VideoReport:
     """Stylizes a video file into another (format by extension: .mp4, .mkv, .webm, .gif or a folder
     of PNG frames), as `toonflow video` does: timing, size and audio kept, flicker removed.
