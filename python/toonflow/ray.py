@@ -51,14 +51,15 @@ class Progress:
 
 def _run_part(toonflow, plan_text, index, video, progress):
     """Runs one part on this node; returns the part file's bytes."""
-    part = json.loads(plan_text)["parts"][index]
+    plan = json.loads(plan_text)
+    part = plan["parts"][index]
     with tempfile.TemporaryDirectory(prefix="toonflow-part-") as work:
         plan_path = os.path.join(work, "plan.json")
         with open(plan_path, "w") as f:
             f.write(plan_text)
         command = [toonflow, "--quiet", "--progress-json", "video", "part", plan_path, str(index)]
         if isinstance(video, bytes):
-            local = os.path.join(work, "input" + os.path.splitext(json.loads(plan_text)["input"])[1])
+            local = os.path.join(work, "input" + os.path.splitext(plan["input"])[1])
             with open(local, "wb") as f:
                 f.write(video)
             command += ["--input", local]
@@ -79,55 +80,68 @@ def _run_part(toonflow, plan_text, index, video, progress):
         return data
 
 
+def _stylize_parts(toonflow, plan_text, work, shipped_video, retries, log):
+    """One Ray task per part of the plan; each part's bytes written to work/part-K.mkv as it
+    comes back. `shipped_video`: the video's path, to send its bytes to the nodes."""
+    plan = json.loads(plan_text)
+    progress = Progress.remote()
+    source = None
+    if shipped_video is not None:
+        with open(shipped_video, "rb") as f:
+            source = ray.put(f.read())
+    task = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(_run_part)
+    pending = {task.remote(toonflow, plan_text, k, source, progress): k for k in range(len(plan["parts"]))}
+    finished = 0
+    while pending:
+        ready, _ = ray.wait(list(pending), timeout=2.0)
+        for ref in ready:
+            k = pending.pop(ref)
+            with open(os.path.join(work, f"part-{k}.mkv"), "wb") as f:
+                f.write(ray.get(ref))
+            finished += 1
+        done = ray.get(progress.total.remote())
+        log(f"toonflow.ray: {finished}/{len(plan['parts'])} parts, {done}/{plan['frames']} frames")
+
+
 def run(video, output, settings=(), address=None, part_frames=None, warm_up=None, toonflow="toonflow", retries=3, ship_input=False, work_dir=None, log=print):
     """Plans, stylizes the parts on the cluster at ``address`` (a new local one when None) and
     joins them into ``output``. Returns a summary (parts, frames, seconds per step)."""
     toonflow = shutil.which(toonflow) or toonflow
     work = work_dir or tempfile.mkdtemp(prefix="toonflow-ray-")
     os.makedirs(work, exist_ok=True)
-    plan_path = os.path.join(work, "plan.json")
-    times = {}
-
-    started = time.monotonic()
-    command = [toonflow, "--quiet", "video", "plan", str(video), "-o", plan_path]
-    if part_frames:
-        command += ["--part-frames", str(part_frames)]
-    if warm_up is not None:
-        command += ["--warm-up", str(warm_up)]
-    subprocess.run(command + ["--", *settings], check=True)
-    with open(plan_path) as f:
-        plan_text = f.read()
-    plan = json.loads(plan_text)
-    times["plan"] = time.monotonic() - started
-    log(f"toonflow.ray: {plan['frames']} frames, {len(plan['shots'])} shots, {len(plan['parts'])} parts")
-
-    started = time.monotonic()
-    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    # A temporary work folder goes whatever happens; one the caller named keeps the plan and parts.
     try:
-        progress = Progress.remote()
-        source = ray.put(open(video, "rb").read()) if ship_input else None
-        task = ray.remote(num_cpus=1, max_retries=retries, retry_exceptions=True)(_run_part)
-        pending = {task.remote(toonflow, plan_text, k, source, progress): k for k in range(len(plan["parts"]))}
-        finished = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), timeout=2.0)
-            for ref in ready:
-                k = pending.pop(ref)
-                with open(os.path.join(work, f"part-{k}.mkv"), "wb") as f:
-                    f.write(ray.get(ref))
-                finished += 1
-            done = ray.get(progress.total.remote())
-            log(f"toonflow.ray: {finished}/{len(plan['parts'])} parts, {done}/{plan['frames']} frames")
-    finally:
-        ray.shutdown()
-    times["parts"] = time.monotonic() - started
+        plan_path = os.path.join(work, "plan.json")
+        times = {}
 
-    started = time.monotonic()
-    subprocess.run([toonflow, "--quiet", "video", "join", plan_path, "-o", str(output), "--input", str(video)], check=True)
-    times["join"] = time.monotonic() - started
-    if work_dir is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return {"parts": len(plan["parts"]), "frames": plan["frames"], "seconds": times}
+        started = time.monotonic()
+        command = [toonflow, "--quiet", "video", "plan", str(video), "-o", plan_path]
+        if part_frames:
+            command += ["--part-frames", str(part_frames)]
+        if warm_up is not None:
+            command += ["--warm-up", str(warm_up)]
+        subprocess.run(command + ["--", *settings], check=True)
+        with open(plan_path) as f:
+            plan_text = f.read()
+        plan = json.loads(plan_text)
+        times["plan"] = time.monotonic() - started
+        log(f"toonflow.ray: {plan['frames']} frames, {len(plan['shots'])} shots, {len(plan['parts'])} parts")
+
+        started = time.monotonic()
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        try:
+            _stylize_parts(toonflow, plan_text, work, video if ship_input else None, retries, log)
+        finally:
+            ray.shutdown()
+        times["parts"] = time.monotonic() - started
+
+        started = time.monotonic()
+        subprocess.run([toonflow, "--quiet", "video", "join", plan_path, "-o", str(output), "--input", str(video)], check=True)
+        times["join"] = time.monotonic() - started
+        return {"parts": len(plan["parts"]), "frames": plan["frames"], "seconds": times}
+    finally:
+        if work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv=None):

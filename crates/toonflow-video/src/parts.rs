@@ -27,7 +27,7 @@ use toonflow_imgproc::Frame;
 
 use crate::analysis::FrameAnalyzer;
 use crate::ffmpeg::{probe, probe_tag, Decoder, EncodeOptions, Encoder, Span, VideoError, VideoFormat, VideoInfo};
-use crate::pipeline::{Decisions, Segment, VideoJob};
+use crate::pipeline::{Segment, VideoJob};
 use crate::temporal::{TemporalConfig, TemporalMode};
 
 /// The plan file's format version.
@@ -169,14 +169,9 @@ impl Plan {
         })
     }
 
-    /// The decisions of frames `from..to`.
-    fn decisions(&self, from: u64, to: u64) -> Vec<Decisions> {
-        (from..to)
-            .map(|f| Decisions {
-                scene_cut: self.cuts.binary_search(&f).is_ok(),
-                refit_look: self.refits.binary_search(&f).is_ok(),
-            })
-            .collect()
+    /// The frames of `frames` in `from..to`, counted from `from`.
+    fn within(frames: &[u64], from: u64, to: u64) -> Vec<u64> {
+        frames.iter().filter(|&&f| (from..to).contains(&f)).map(|&f| f - from).collect()
     }
 
     /// The tag part `k` carries.
@@ -200,7 +195,12 @@ pub fn fingerprint(path: &Path) -> Result<Fingerprint, VideoError> {
         file.read_to_end(&mut buf).map_err(io)?;
     }
     hash.update(&buf);
-    Ok(Fingerprint { size, ends_sha256: hash.finalize().iter().map(|b| format!("{b:02x}")).collect() })
+    Ok(Fingerprint { size, ends_sha256: hex(&hash.finalize()) })
+}
+
+/// Bytes as lowercase hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks that `input` is the video the plan was made for.
@@ -261,10 +261,7 @@ pub fn make_plan(
         if cancel.load(Ordering::Relaxed) {
             return Err(VideoError::Interrupted { path: input.into() });
         }
-        let frame = match options.resize {
-            Some((w, h, filter)) => resize_frame(&frame, w, h, filter),
-            None => frame,
-        };
+        let frame = at_size(frame, options.resize);
         (width, height) = (frame.width(), frame.height());
         let analysis = analyzer.analyze(&frame);
         if analysis.scene_cut {
@@ -306,7 +303,7 @@ pub fn make_plan(
     };
     let mut id = Sha256::new();
     id.update(serde_json::to_vec(&plan).expect("plans are plain data"));
-    plan.id = id.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    plan.id = hex(&id.finalize()[..8]);
     Ok(plan)
 }
 
@@ -357,10 +354,15 @@ fn decode_frame(
     let missing = || VideoError::Plan { path: input.into(), reason: format!("has no frame {index}") };
     let (frame, _) = decoder.next_frame()?.ok_or_else(missing)?;
     drop(decoder);
-    Ok(match resize {
+    Ok(at_size(frame, resize))
+}
+
+/// A decoded frame at the size the run stylizes at.
+fn at_size(frame: Frame, resize: Option<(usize, usize, ResizeFilter)>) -> Frame {
+    match resize {
         Some((w, h, filter)) => resize_frame(&frame, w, h, filter),
         None => frame,
-    })
+    }
 }
 
 /// Makes `job` (the settings' job over the whole input, writing part `k`) run part `k` of the
@@ -387,15 +389,21 @@ pub fn part_job(
     job.segment = Some(Segment {
         frames: part.end - part.warm_up_from,
         warm_up: part.start - part.warm_up_from,
-        decisions: plan.decisions(part.warm_up_from, part.end),
+        cuts: Plan::within(&plan.cuts, part.warm_up_from, part.end),
+        refits: Plan::within(&plan.refits, part.warm_up_from, part.end),
         look_from,
     });
     Ok(())
 }
 
-/// Where part `k` is looked for by default: `part-K.mkv` beside the plan.
-pub fn default_part_path(plan_path: &Path, k: usize) -> PathBuf {
-    plan_path.parent().unwrap_or(Path::new("")).join(format!("part-{k}.mkv"))
+/// The folder parts are written to and looked for in by default: the plan's.
+pub fn plan_folder(plan_path: &Path) -> &Path {
+    plan_path.parent().unwrap_or(Path::new(""))
+}
+
+/// Part `k`'s file in `folder`: `part-K.mkv`.
+pub fn part_path(folder: &Path, k: usize) -> PathBuf {
+    folder.join(format!("part-{k}.mkv"))
 }
 
 /// Joins the parts (`parts[k]` is part `k`) into `output`: each checked to be this plan's part
@@ -414,8 +422,10 @@ pub fn join(
     if format == VideoFormat::PngFrames {
         return Err(VideoError::Plan { path: output.into(), reason: "the join writes a video file".into() });
     }
-    if parts.iter().any(|p| toonflow_fs::same_file(p, output)) || toonflow_fs::same_file(input, output) {
-        return Err(VideoError::WouldOverwriteInput { path: output.into(), input: input.into() });
+    if let Some(overwritten) =
+        parts.iter().map(PathBuf::as_path).chain([input]).find(|p| toonflow_fs::same_file(p, output))
+    {
+        return Err(VideoError::WouldOverwriteInput { path: output.into(), input: overwritten.into() });
     }
     let info = probe(input)?;
     check_input(plan, input)?;

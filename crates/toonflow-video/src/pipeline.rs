@@ -55,20 +55,15 @@ pub struct Segment {
     /// Of those, the first ones are stylized only to build the stabilizer's history (the
     /// warm-up) and are not written.
     pub warm_up: u64,
-    /// Each decoded frame's decisions, made by a run of the analyzer over the whole video.
-    pub decisions: Vec<Decisions>,
+    /// The shot decisions, made by a run of the analyzer over the whole video: the decoded
+    /// frames (counted from the span's start) that start a shot, and those the look is refitted
+    /// on, in order. Lists, not a flag per frame, so a plan's frame count costs no memory.
+    pub cuts: Vec<u64>,
+    /// See [`Segment::cuts`].
+    pub refits: Vec<u64>,
     /// A frame before the segment that the stylizer fits its look (palette) on first: the one
     /// the whole run last refitted on.
     pub look_from: Option<Frame>,
-}
-
-/// The analyzer's decisions about one frame ([`FrameAnalysis`] without the pyramid).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Decisions {
-    /// A shot starts here.
-    pub scene_cut: bool,
-    /// The look is refitted here.
-    pub refit_look: bool,
 }
 
 /// What a run did.
@@ -201,8 +196,9 @@ pub fn run(
                 };
                 // A segment's shot decisions are the whole video's, not those of its first frames.
                 let mut analysis = analysis;
-                if let Some(d) = segment.and_then(|s| s.decisions.get(index as usize)) {
-                    (analysis.scene_cut, analysis.refit_look) = (d.scene_cut, d.refit_look);
+                if let Some(s) = segment {
+                    analysis.scene_cut = s.cuts.binary_search(&index).is_ok();
+                    analysis.refit_look = s.refits.binary_search(&index).is_ok();
                 }
                 busy += t.elapsed();
                 if to_stylize.send((frame, analysis, pts)).is_err() {

@@ -55,8 +55,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// An error and its causes on one line, each cause added only when the text so far does not
-/// already say it (some decoders repeat their cause inside their own message).
 /// clap's message without its usage lines: the sentence that says what is wrong.
 pub fn clap_message(e: &clap::Error) -> String {
     let text = e.to_string();
@@ -64,6 +62,8 @@ pub fn clap_message(e: &clap::Error) -> String {
     first.trim_start_matches("error: ").to_string()
 }
 
+/// An error and its causes on one line, each cause added only when the text so far does not
+/// already say it (some decoders repeat their cause inside their own message).
 pub fn report(err: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in err.chain() {

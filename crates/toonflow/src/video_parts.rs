@@ -8,9 +8,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use toonflow_flow::scenecut::DEFAULT_CUT_THRESHOLD;
 use toonflow_video::ffmpeg::{probe, EncodeOptions};
-use toonflow_video::parts::{default_part_path, join, make_plan, part_job, warm_up_for, Plan, PlanOptions};
+use toonflow_video::parts::{join, make_plan, part_job, part_path, plan_folder, warm_up_for, Plan, PlanOptions};
 
 /// Runs one step.
 pub fn run(step: &VideoPartsCommand, quiet: bool, cancel: &AtomicBool) -> Result<()> {
@@ -50,7 +49,7 @@ fn plan(args: &PlanArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
     let job = video_job(&video_args, &info, Default::default());
     let options = PlanOptions {
         resize: job.resize,
-        cut_threshold: DEFAULT_CUT_THRESHOLD,
+        cut_threshold: job.cut_threshold,
         part_frames: args.part_frames,
         warm_up: args.warm_up.unwrap_or_else(|| warm_up_for(&job.temporal)),
         settings: args.settings.clone(),
@@ -87,7 +86,7 @@ fn input_of(plan: &Plan, input: &Option<PathBuf>) -> PathBuf {
 fn part(args: &PartArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
     let plan = Plan::read(&args.plan)?;
     let input = input_of(&plan, &args.input);
-    let output = args.output.clone().unwrap_or_else(|| default_part_path(&args.plan, args.index));
+    let output = args.output.clone().unwrap_or_else(|| part_path(plan_folder(&args.plan), args.index));
     let video_args = settings(&input, &output, &plan.settings)?;
     let info = probe(&input)?;
     let mut job = video_job(&video_args, &info, Default::default());
@@ -110,12 +109,8 @@ fn join_parts(args: &JoinArgs, quiet: bool, cancel: &AtomicBool) -> Result<()> {
     let plan = Plan::read(&args.plan)?;
     let input = input_of(&plan, &args.input);
     let video_args = settings(&input, &args.output, &plan.settings)?;
-    let parts: Vec<PathBuf> = (0..plan.parts.len())
-        .map(|k| match &args.parts {
-            Some(dir) => dir.join(format!("part-{k}.mkv")),
-            None => default_part_path(&args.plan, k),
-        })
-        .collect();
+    let folder = args.parts.as_deref().unwrap_or(plan_folder(&args.plan));
+    let parts: Vec<PathBuf> = (0..plan.parts.len()).map(|k| part_path(folder, k)).collect();
     if let Some(missing) = parts.iter().find(|p| !p.is_file()) {
         return Err(anyhow::anyhow!("{}: missing; run `toonflow video part` for it first", missing.display()));
     }

@@ -125,6 +125,9 @@ fn foreign_missing_or_stale_parts_and_a_changed_input_are_refused() {
     let out = toonflow(&["-q", "video", "join", s(&plan_b), "-o", s(&joined), "--parts", s(&a)]);
     assert!(stderr(&out).contains("is part ") && stderr(&out).contains("not part"), "{}", stderr(&out));
     assert!(!joined.exists());
+    // The output is one of the parts: refused, naming that part.
+    let out = toonflow(&["-q", "video", "join", s(&plan_a), "-o", s(&a.join("part-1.mkv"))]);
+    assert!(stderr(&out).contains("part-1.mkv); choose another -o"), "{}", stderr(&out));
     // A part cut short.
     let part0 = a.join("part-0.mkv");
     let bytes = std::fs::read(&part0).unwrap();
@@ -148,4 +151,27 @@ fn foreign_missing_or_stale_parts_and_a_changed_input_are_refused() {
     assert!(stderr(&out).contains("no part 9: the plan has parts 0 to 2"), "{}", stderr(&out));
     let out = toonflow(&["-q", "video", "plan", s(&input), "-o", s(&plan_a), "--", "--start", "2"]);
     assert!(stderr(&out).contains("--start, --duration and --report are for one run"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_edited_plan_with_an_absurd_frame_count_is_an_error_not_an_abort() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (input, plan) = (dir.path().join("clip.mp4"), dir.path().join("plan.json"));
+    clip_with_a_cut(&input);
+    ok(&["-q", "video", "plan", s(&input), "-o", s(&plan)]);
+    // A plan claiming 10^18 frames in one part: it costs nothing until the video runs short.
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    json["frames"] = serde_json::json!(1_000_000_000_000_000_000u64);
+    json["parts"] = serde_json::json!([{ "start": 0, "end": 1_000_000_000_000_000_000u64, "warm_up_from": 0 }]);
+    std::fs::write(&plan, json.to_string()).unwrap();
+    let part = dir.path().join("part-0.mkv");
+    let out = toonflow(&["-q", "video", "part", s(&plan), "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("frames the plan expects"), "{}", stderr(&out));
+    assert!(!part.exists(), "no part from a plan the video does not match");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "only the clip and the plan: {leftovers:?}");
 }
