@@ -76,38 +76,46 @@ impl Reliability<'_> {
             // SAFETY: the CPU supports AVX2 (the level says so).
             done = unsafe { self.row_avx2(y, forward, first, out) };
         }
-        let (xmax, ymax) = ((self.second.width() - 1) as f32, (self.second.height() - 1) as f32);
         let inputs = forward.0.iter().zip(forward.1).zip(first);
         for (x, (o, ((&fu, &fv), &cur))) in out.iter_mut().zip(inputs).enumerate().skip(done) {
-            let (tx, ty) = (x as f32 + fu, y as f32 + fv);
-            // Vectors leaving the frame have nothing to agree with.
-            if !(0.0..=xmax).contains(&tx) || !(0.0..=ymax).contains(&ty) {
-                continue;
-            }
-            let [bu, bv, predicted] = sample_n([&self.backward.u, &self.backward.v, self.second], tx, ty);
-            if vectors_agree(fu, fv, bu, bv) && (predicted - cur).abs() <= self.max_change {
+            if self.trusts(x, y, fu, fv, cur) {
                 *o = self.weight;
             }
         }
     }
 
-    /// [`Self::row`] eight pixels at a time with AVX2 gathers: the same operations in the same
-    /// order, so the same bits. Returns how many leading pixels it did.
+    /// The test of one pixel `(x, y)` of the first frame, its vector `(fu, fv)` and value `cur`.
+    #[inline]
+    fn trusts(&self, x: usize, y: usize, fu: f32, fv: f32, cur: f32) -> bool {
+        let (xmax, ymax) = ((self.second.width() - 1) as f32, (self.second.height() - 1) as f32);
+        let (tx, ty) = (x as f32 + fu, y as f32 + fv);
+        // Vectors leaving the frame have nothing to agree with.
+        if !(0.0..=xmax).contains(&tx) || !(0.0..=ymax).contains(&ty) {
+            return false;
+        }
+        let [bu, bv, predicted] = sample_n([&self.backward.u, &self.backward.v, self.second], tx, ty);
+        vectors_agree(fu, fv, bu, bv) && (predicted - cur).abs() <= self.max_change
+    }
+
+    /// [`Self::row`] eight pixels at a time with AVX2: the same operations in the same order, so
+    /// the same bits. The taps are read by [`bilinear8`] (AVX2 gathers of single samples took
+    /// longer); groups with a tap past the last row or column go through [`Self::trusts`].
+    /// Returns how many leading pixels it did.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn row_avx2(&self, y: usize, (fu_row, fv_row): (&[f32], &[f32]), first: &[f32], out: &mut [f32]) -> usize {
         use std::arch::x86_64::*;
         let (w, h) = (self.second.width(), self.second.height());
         let n = out.len().min(fu_row.len()).min(fv_row.len()).min(first.len()) / 8 * 8;
-        // Gather indices are i32: larger planes take the scalar path.
-        if w * h > i32::MAX as usize {
+        // Indices are i32: larger planes take the scalar path.
+        if w * h > i32::MAX as usize || w < 2 || h < 2 {
             return 0;
         }
         let planes = [self.backward.u.data(), self.backward.v.data(), self.second.data()];
         let zero = _mm256_setzero_ps();
         let (xmax, ymax) = (_mm256_set1_ps((w - 1) as f32), _mm256_set1_ps((h - 1) as f32));
-        let (wmax, hmax) = (_mm256_set1_epi32(w as i32 - 1), _mm256_set1_epi32(h as i32 - 1));
-        let (width, one) = (_mm256_set1_epi32(w as i32), _mm256_set1_epi32(1));
+        let (xlast, ylast) = (_mm256_set1_epi32(w as i32 - 2), _mm256_set1_epi32(h as i32 - 2));
+        let width = _mm256_set1_epi32(w as i32);
         let lanes = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
         let yf = _mm256_set1_ps(y as f32);
         let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
@@ -134,20 +142,32 @@ impl Reliability<'_> {
             let sx = _mm256_min_ps(_mm256_max_ps(tx, zero), xmax);
             let sy = _mm256_min_ps(_mm256_max_ps(ty, zero), ymax);
             let (xi, yi) = (_mm256_cvttps_epi32(sx), _mm256_cvttps_epi32(sy));
-            let (xj, yj) =
-                (_mm256_min_epi32(_mm256_add_epi32(xi, one), wmax), _mm256_min_epi32(_mm256_add_epi32(yi, one), hmax));
+            let past = _mm256_or_si256(_mm256_cmpgt_epi32(xi, xlast), _mm256_cmpgt_epi32(yi, ylast));
+            if _mm256_movemask_ps(_mm256_castsi256_ps(past)) != 0 {
+                // A tap in the last column or row is clamped onto its neighbour: per pixel.
+                for (k, o) in out[x0..x0 + 8].iter_mut().enumerate() {
+                    let x = x0 + k;
+                    if self.trusts(x, y, fu_row[x], fv_row[x], first[x]) {
+                        *o = self.weight;
+                    }
+                }
+                continue;
+            }
             let (fx, fy) = (_mm256_sub_ps(sx, _mm256_cvtepi32_ps(xi)), _mm256_sub_ps(sy, _mm256_cvtepi32_ps(yi)));
-            let (r0, r1) = (_mm256_mullo_epi32(yi, width), _mm256_mullo_epi32(yj, width));
-            let (i00, i01) = (_mm256_add_epi32(r0, xi), _mm256_add_epi32(r0, xj));
-            let (i10, i11) = (_mm256_add_epi32(r1, xi), _mm256_add_epi32(r1, xj));
-            let [bu, bv, predicted] = planes.map(|d| {
-                // SAFETY: every index is y * w + x with 0 <= x < w and 0 <= y < h.
-                let g = |i: __m256i| unsafe { _mm256_i32gather_ps::<4>(d.as_ptr(), i) };
-                let (d00, d01, d10, d11) = (g(i00), g(i01), g(i10), g(i11));
-                let top = _mm256_add_ps(d00, _mm256_mul_ps(_mm256_sub_ps(d01, d00), fx));
-                let bottom = _mm256_add_ps(d10, _mm256_mul_ps(_mm256_sub_ps(d11, d10), fx));
-                _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bottom, top), fy))
-            });
+            let mut top_left = [0i32; 8];
+            // SAFETY: 8 i32.
+            unsafe {
+                _mm256_storeu_si256(top_left.as_mut_ptr().cast(), _mm256_add_epi32(_mm256_mullo_epi32(yi, width), xi))
+            };
+            // SAFETY: xi <= w - 2 and yi <= h - 2 (checked above): every tap lies in the planes.
+            // (Three calls, not `planes.map`: the closure was not inlined into this function.)
+            let (bu, bv, predicted) = unsafe {
+                (
+                    bilinear8(planes[0], w, &top_left, fx, fy),
+                    bilinear8(planes[1], w, &top_left, fx, fy),
+                    bilinear8(planes[2], w, &top_left, fx, fy),
+                )
+            };
             let (su, sv) = (_mm256_add_ps(fu, bu), _mm256_add_ps(fv, bv));
             let lhs = _mm256_add_ps(_mm256_mul_ps(su, su), _mm256_mul_ps(sv, sv));
             let norms = _mm256_add_ps(
@@ -166,6 +186,39 @@ impl Reliability<'_> {
         }
         n
     }
+}
+
+/// Bilinear samples of plane `d` (width `w`) for 8 pixels, each given by the index of its top-left
+/// tap and its fractions: the operations of [`sample_n`], in its order. A pixel's two taps in a
+/// row are adjacent, so each pair is one 64-bit load, put in lanes by shuffles.
+///
+/// # Safety
+/// The CPU has AVX2, and each index `i` has `i + 1` and `i + w + 1` inside `d`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn bilinear8(
+    d: &[f32],
+    w: usize,
+    top_left: &[i32; 8],
+    fx: std::arch::x86_64::__m256,
+    fy: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's indices.
+    let pair = |k: usize, r: usize| unsafe {
+        std::ptr::read_unaligned(d.as_ptr().add(top_left[k] as usize + r * w).cast::<i64>())
+    };
+    let two = |k: usize, r: usize| _mm_castsi128_ps(_mm_set_epi64x(pair(k + 1, r), pair(k, r)));
+    // Lanes: pixels 0, 1 | 4, 5 and 2, 3 | 6, 7, each as (left, right); shuffled into the left
+    // taps and the right taps of pixels 0..8.
+    let (m0, m1) = (_mm256_set_m128(two(4, 0), two(0, 0)), _mm256_set_m128(two(6, 0), two(2, 0)));
+    let (d00, d01) = (_mm256_shuffle_ps::<0x88>(m0, m1), _mm256_shuffle_ps::<0xDD>(m0, m1));
+    let (m0, m1) = (_mm256_set_m128(two(4, 1), two(0, 1)), _mm256_set_m128(two(6, 1), two(2, 1)));
+    let (d10, d11) = (_mm256_shuffle_ps::<0x88>(m0, m1), _mm256_shuffle_ps::<0xDD>(m0, m1));
+    let top = _mm256_add_ps(d00, _mm256_mul_ps(_mm256_sub_ps(d01, d00), fx));
+    let bottom = _mm256_add_ps(d10, _mm256_mul_ps(_mm256_sub_ps(d11, d10), fx));
+    _mm256_add_ps(top, _mm256_mul_ps(_mm256_sub_ps(bottom, top), fy))
 }
 
 #[cfg(test)]

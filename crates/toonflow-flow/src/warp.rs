@@ -140,138 +140,162 @@ pub fn warp_with(src: &Plane, map: impl Fn(f32, f32) -> (f32, f32) + Sync) -> Pl
 /// `out(x) = src(x + flow(x))`: brings `src` (the second frame) back onto the first frame's grid.
 /// Bicubic, so a warp does not blur the image by up to half a pixel as bilinear does.
 pub fn warp_backward(src: &Plane, flow: &Flow) -> Plane {
-    let padded = PaddedPlane::new(src);
-    let mut out = Plane::new(src.width(), src.height());
-    out.par_rows_mut().enumerate().for_each(|(y, row)| padded.warp_row(y, flow.u.row(y), flow.v.row(y), row));
+    let [out] = warp_backward_n([src], flow);
     out
 }
 
-/// A plane with a border of [`PaddedPlane::PAD`] samples repeating its edge: every bicubic tap
-/// of a position clamped to the plane is then inside, so sampling needs no bounds branches.
-struct PaddedPlane {
-    data: Vec<f32>,
-    /// Padded width.
-    pw: usize,
-    xmax: f32,
-    ymax: f32,
+/// [`warp_backward`] of several planes of one size by one flow (a frame's colour planes): each
+/// pixel's position and weights are computed once for all of them. Every output sample is
+/// [`sample_cubic`] at `x + flow(x)`, bit for bit.
+pub fn warp_backward_n<const N: usize>(src: [&Plane; N], flow: &Flow) -> [Plane; N] {
+    let (w, h) = (flow.width(), flow.height());
+    for p in src {
+        assert_eq!((p.width(), p.height()), (w, h), "plane and flow differ in size");
+    }
+    let mut out: [Plane; N] = std::array::from_fn(|_| Plane::new(w, h));
+    if w == 0 || h == 0 {
+        return out;
+    }
+    // Bands of rows, one task each, holding the matching rows of every output plane.
+    let band = toonflow_imgproc::frame::MIN_TASK_SAMPLES.div_ceil(w).max(1);
+    let mut chunks = out.each_mut().map(|p| p.data_mut().chunks_mut(band * w));
+    let tasks: Vec<[&mut [f32]; N]> =
+        (0..h.div_ceil(band)).map(|_| chunks.each_mut().map(|c| c.next().expect("one chunk per band"))).collect();
+    tasks.into_par_iter().enumerate().for_each(|(b, mut rows)| {
+        for r in 0..rows[0].len() / w {
+            let y = b * band + r;
+            let mut row_out = rows.each_mut().map(|o| &mut o[r * w..(r + 1) * w]);
+            warp_row(src, y, flow.u.row(y), flow.v.row(y), &mut row_out);
+        }
+    });
+    out
 }
 
-impl PaddedPlane {
-    const PAD: usize = 2;
-
-    fn new(src: &Plane) -> Self {
-        let (w, h, pad) = (src.width(), src.height(), Self::PAD);
-        let pw = w + 2 * pad;
-        let mut data = vec![0f32; pw * (h + 2 * pad)];
-        data.par_chunks_mut(pw).enumerate().for_each(|(py, out)| {
-            let row = src.row(py.saturating_sub(pad).min(h - 1));
-            out[..pad].fill(row[0]);
-            out[pad..pad + w].copy_from_slice(row);
-            out[pad + w..].fill(row[w - 1]);
-        });
-        Self { data, pw, xmax: (w - 1) as f32, ymax: (h - 1) as f32 }
-    }
-
-    /// `out[x] = src(x + u[x], y + v[x])` along row `y`, clamped to the plane, bicubic.
-    fn warp_row(&self, y: usize, u: &[f32], v: &[f32], out: &mut [f32]) {
-        let mut done = 0;
-        #[cfg(target_arch = "x86_64")]
-        if toonflow_imgproc::simd::level() == toonflow_imgproc::simd::Level::Avx2 {
-            // SAFETY: the CPU supports AVX2 (the level says so).
-            done = unsafe { self.warp_row_avx2(y, u, v, out) };
-        }
-        for x in done..out.len() {
-            out[x] = self.sample(x as f32 + u[x], y as f32 + v[x]);
-        }
-    }
-
-    /// Bicubic sample at `(x, y)` clamped to the plane (a NaN coordinate gives NaN).
-    #[inline(always)]
-    fn sample(&self, x: f32, y: f32) -> f32 {
-        let (sx, sy) = (x.clamp(0.0, self.xmax), y.clamp(0.0, self.ymax));
-        // Non-negative after the clamp (NaN clamps to NaN and converts to 0).
-        let (xi, yi) = (sx as usize, sy as usize);
-        let (wx, wy) = (cubic_weights(sx - xi as f32), cubic_weights(sy - yi as f32));
-        // Top-left tap (xi - 1, yi - 1) in padded coordinates.
-        let base = (yi + Self::PAD - 1) * self.pw + xi + Self::PAD - 1;
-        let mut acc = 0.0;
-        for (j, wyj) in wy.iter().enumerate() {
-            let r = &self.data[base + j * self.pw..base + j * self.pw + 4];
-            acc += wyj * (wx[0] * r[0] + wx[1] * r[1] + wx[2] * r[2] + wx[3] * r[3]);
-        }
-        acc
-    }
-
-    /// [`Self::sample`] for 8 pixels at a time with AVX2 gathers, the same operations in the
-    /// same order (so the same bits). Returns how many leading pixels of the row it wrote.
+/// `out[k][x] = sample_cubic(src[k], x + u[x], y + v[x])` along row `y`.
+fn warp_row<const N: usize>(src: [&Plane; N], y: usize, u: &[f32], v: &[f32], out: &mut [&mut [f32]; N]) {
+    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn warp_row_avx2(&self, y: usize, u: &[f32], v: &[f32], out: &mut [f32]) -> usize {
-        use std::arch::x86_64::*;
-        let n = out.len().min(u.len()).min(v.len()) / 8 * 8;
-        // Gather indices are i32: planes with more samples take the scalar path.
-        if self.data.len() > i32::MAX as usize {
-            return 0;
+    if toonflow_imgproc::simd::level() == toonflow_imgproc::simd::Level::Avx2 {
+        // SAFETY: the CPU supports AVX2 (the level says so).
+        done = unsafe { warp_row_avx2(src, y, u, v, out) };
+    }
+    for x in done..u.len() {
+        let (sx, sy) = (x as f32 + u[x], y as f32 + v[x]);
+        for (o, p) in out.iter_mut().zip(src) {
+            o[x] = sample_cubic(p, sx, sy);
         }
-        let zero = _mm256_setzero_ps();
-        let (xmax, ymax) = (_mm256_set1_ps(self.xmax), _mm256_set1_ps(self.ymax));
-        let yf = _mm256_set1_ps(y as f32);
-        let lanes = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
-        let pw = _mm256_set1_epi32(self.pw as i32);
-        let offset = _mm256_set1_epi32(((Self::PAD - 1) * (self.pw + 1)) as i32);
-        let weights = |t: __m256| -> [__m256; 4] {
-            let (t2, half) = (_mm256_mul_ps(t, t), _mm256_set1_ps(0.5));
-            let t3 = _mm256_mul_ps(t2, t);
-            let c = |k: f32| _mm256_set1_ps(k);
-            let neg_t3 = _mm256_xor_ps(t3, _mm256_set1_ps(-0.0));
-            [
-                _mm256_mul_ps(half, _mm256_sub_ps(_mm256_add_ps(neg_t3, _mm256_mul_ps(c(2.0), t2)), t)),
-                _mm256_mul_ps(
-                    half,
-                    _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(c(3.0), t3), _mm256_mul_ps(c(5.0), t2)), c(2.0)),
-                ),
-                _mm256_mul_ps(
-                    half,
-                    _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(c(-3.0), t3), _mm256_mul_ps(c(4.0), t2)), t),
-                ),
-                _mm256_mul_ps(half, _mm256_sub_ps(t3, t2)),
-            ]
-        };
-        for x0 in (0..n).step_by(8) {
-            // SAFETY: x0 + 8 <= n <= the length of u, v and out.
-            let (uv, vv) = unsafe { (_mm256_loadu_ps(u.as_ptr().add(x0)), _mm256_loadu_ps(v.as_ptr().add(x0))) };
-            let xs = _mm256_add_ps(_mm256_add_ps(_mm256_set1_ps(x0 as f32), lanes), uv);
-            let ys = _mm256_add_ps(yf, vv);
-            // Clamped, NaN kept (max/min return their second operand when one is NaN), as
-            // `f32::clamp` does; the indices come from NaN-free copies (NaN -> 0).
-            let sx = _mm256_min_ps(xmax, _mm256_max_ps(zero, xs));
-            let sy = _mm256_min_ps(ymax, _mm256_max_ps(zero, ys));
-            let (xi, yi) = (_mm256_cvttps_epi32(_mm256_max_ps(sx, zero)), _mm256_cvttps_epi32(_mm256_max_ps(sy, zero)));
-            let wx = weights(_mm256_sub_ps(sx, _mm256_cvtepi32_ps(xi)));
-            let wy = weights(_mm256_sub_ps(sy, _mm256_cvtepi32_ps(yi)));
-            let base = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(yi, pw), xi), offset);
+    }
+}
+
+/// [`warp_row`] 8 pixels at a time: the operations of [`sample_cubic`] in the same order (so
+/// the same bits). Each tap row of a pixel is 4 contiguous samples, read with one load and
+/// transposed into lanes in registers: AVX2 gathers of single samples, 16 per 8 pixels, took
+/// twice as long on the machines we measured. Groups with a tap over the border go through
+/// [`sample_cubic`]. Returns how many leading pixels of the row it wrote.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn warp_row_avx2<const N: usize>(src: [&Plane; N], y: usize, u: &[f32], v: &[f32], out: &mut [&mut [f32]; N]) -> usize {
+    use std::arch::x86_64::*;
+    let (w, h) = (src[0].width(), src[0].height());
+    let n = u.len().min(v.len()).min(w) / 8 * 8;
+    // Indices are i32; planes under 4x4 have no interior.
+    if w * h > i32::MAX as usize || w < 4 || h < 4 {
+        return 0;
+    }
+    let zero = _mm256_setzero_ps();
+    let (xmax, ymax) = (_mm256_set1_ps((w - 1) as f32), _mm256_set1_ps((h - 1) as f32));
+    // A pixel's taps are all inside when 1 <= xi <= w - 3 and 1 <= yi <= h - 3.
+    let (lo, xhi, yhi) = (_mm256_set1_epi32(0), _mm256_set1_epi32(w as i32 - 3), _mm256_set1_epi32(h as i32 - 3));
+    let yf = _mm256_set1_ps(y as f32);
+    let lanes = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
+    let width = _mm256_set1_epi32(w as i32);
+    let weights = |t: __m256| -> [__m256; 4] {
+        let (t2, half) = (_mm256_mul_ps(t, t), _mm256_set1_ps(0.5));
+        let t3 = _mm256_mul_ps(t2, t);
+        let c = |k: f32| _mm256_set1_ps(k);
+        let neg_t3 = _mm256_xor_ps(t3, _mm256_set1_ps(-0.0));
+        [
+            _mm256_mul_ps(half, _mm256_sub_ps(_mm256_add_ps(neg_t3, _mm256_mul_ps(c(2.0), t2)), t)),
+            _mm256_mul_ps(
+                half,
+                _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(c(3.0), t3), _mm256_mul_ps(c(5.0), t2)), c(2.0)),
+            ),
+            _mm256_mul_ps(half, _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(c(-3.0), t3), _mm256_mul_ps(c(4.0), t2)), t)),
+            _mm256_mul_ps(half, _mm256_sub_ps(t3, t2)),
+        ]
+    };
+    for x0 in (0..n).step_by(8) {
+        // SAFETY: x0 + 8 <= n <= the length of u and v.
+        let (uv, vv) = unsafe { (_mm256_loadu_ps(u.as_ptr().add(x0)), _mm256_loadu_ps(v.as_ptr().add(x0))) };
+        let xs = _mm256_add_ps(_mm256_add_ps(_mm256_set1_ps(x0 as f32), lanes), uv);
+        let ys = _mm256_add_ps(yf, vv);
+        // Clamped as `f32::clamp` clamps, NaN kept (it fails the inside test below: NaN -> 0).
+        let sx = _mm256_min_ps(xmax, _mm256_max_ps(zero, xs));
+        let sy = _mm256_min_ps(ymax, _mm256_max_ps(zero, ys));
+        let (xi, yi) = (_mm256_cvttps_epi32(_mm256_max_ps(sx, zero)), _mm256_cvttps_epi32(_mm256_max_ps(sy, zero)));
+        let inside = _mm256_and_si256(
+            _mm256_and_si256(_mm256_cmpgt_epi32(xi, lo), _mm256_cmpgt_epi32(yi, lo)),
+            _mm256_andnot_si256(
+                _mm256_or_si256(_mm256_cmpgt_epi32(xi, xhi), _mm256_cmpgt_epi32(yi, yhi)),
+                _mm256_set1_epi32(-1),
+            ),
+        );
+        if _mm256_movemask_ps(_mm256_castsi256_ps(inside)) != 0xff {
+            let (mut xa, mut ya) = ([0f32; 8], [0f32; 8]);
+            // SAFETY: 8 floats each.
+            unsafe {
+                _mm256_storeu_ps(xa.as_mut_ptr(), xs);
+                _mm256_storeu_ps(ya.as_mut_ptr(), ys);
+            }
+            for (k, (&sx, &sy)) in xa.iter().zip(&ya).enumerate() {
+                for (o, p) in out.iter_mut().zip(src) {
+                    o[x0 + k] = sample_cubic(p, sx, sy);
+                }
+            }
+            continue;
+        }
+        let wx = weights(_mm256_sub_ps(sx, _mm256_cvtepi32_ps(xi)));
+        let wy = weights(_mm256_sub_ps(sy, _mm256_cvtepi32_ps(yi)));
+        // Index of each pixel's top-left tap (xi - 1, yi - 1).
+        let base = _mm256_sub_epi32(
+            _mm256_add_epi32(_mm256_mullo_epi32(yi, width), xi),
+            _mm256_add_epi32(width, _mm256_set1_epi32(1)),
+        );
+        let mut starts = [0i32; 8];
+        // SAFETY: 8 i32.
+        unsafe { _mm256_storeu_si256(starts.as_mut_ptr().cast(), base) };
+        for (p, o) in src.iter().zip(out.iter_mut()) {
+            let data = p.data().as_ptr();
             let mut acc = zero;
             for (j, wyj) in wy.iter().enumerate() {
-                let row = _mm256_add_epi32(base, _mm256_set1_epi32((j * self.pw) as i32));
-                // SAFETY: 0 <= xi <= w - 1 and 0 <= yi <= h - 1, so the taps (xi - 1 ..= xi + 2,
-                // yi - 1 ..= yi + 2) shifted by PAD lie inside the padded plane.
-                let tap = |i: i32| unsafe {
-                    _mm256_i32gather_ps::<4>(self.data.as_ptr(), _mm256_add_epi32(row, _mm256_set1_epi32(i)))
-                };
+                // SAFETY: every pixel is inside (checked above), so its 4 taps of row yi - 1 + j,
+                // columns xi - 1 ..= xi + 2, lie in the plane.
+                let load = |k: usize| unsafe { _mm_loadu_ps(data.add(starts[k] as usize + j * w)) };
+                // Pixels k and k + 4 share a register, one per 128-bit lane; then a 4x4
+                // transpose per lane gives tap i of all 8 pixels in one register.
+                let m: [__m256; 4] = std::array::from_fn(|k| _mm256_set_m128(load(k + 4), load(k)));
+                let (t0, t1) = (_mm256_unpacklo_ps(m[0], m[1]), _mm256_unpackhi_ps(m[0], m[1]));
+                let (t2, t3) = (_mm256_unpacklo_ps(m[2], m[3]), _mm256_unpackhi_ps(m[2], m[3]));
+                let tap = [
+                    _mm256_shuffle_ps::<0x44>(t0, t2),
+                    _mm256_shuffle_ps::<0xEE>(t0, t2),
+                    _mm256_shuffle_ps::<0x44>(t1, t3),
+                    _mm256_shuffle_ps::<0xEE>(t1, t3),
+                ];
                 let r = _mm256_add_ps(
                     _mm256_add_ps(
-                        _mm256_add_ps(_mm256_mul_ps(wx[0], tap(0)), _mm256_mul_ps(wx[1], tap(1))),
-                        _mm256_mul_ps(wx[2], tap(2)),
+                        _mm256_add_ps(_mm256_mul_ps(wx[0], tap[0]), _mm256_mul_ps(wx[1], tap[1])),
+                        _mm256_mul_ps(wx[2], tap[2]),
                     ),
-                    _mm256_mul_ps(wx[3], tap(3)),
+                    _mm256_mul_ps(wx[3], tap[3]),
                 );
                 acc = _mm256_add_ps(acc, _mm256_mul_ps(*wyj, r));
             }
-            // SAFETY: as for the loads.
-            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(x0), acc) };
+            // SAFETY: x0 + 8 <= n <= the row's length.
+            unsafe { _mm256_storeu_ps(o.as_mut_ptr().add(x0), acc) };
         }
-        n
     }
+    n
 }
 
 #[cfg(test)]
@@ -304,18 +328,36 @@ mod tests {
     }
 
     #[test]
-    fn vector_warp_gives_the_bits_of_the_scalar_one() {
-        let src = Plane::from_fn(61, 9, |x, y| ((x * 37 + y * 101) % 97) as f32 / 96.0);
-        let padded = PaddedPlane::new(&src);
-        let u: Vec<f32> = (0..61).map(|x| ((x * 13 % 29) as f32 - 14.0) * 0.37).collect();
-        let mut v: Vec<f32> = (0..61).map(|x| ((x * 7 % 11) as f32 - 5.0) * 0.61).collect();
-        v[9] = f32::NAN;
-        for y in 0..9 {
-            let mut out = vec![0f32; 61];
-            padded.warp_row(y, &u, &v, &mut out);
-            for x in 0..61 {
-                let want = padded.sample(x as f32 + u[x], y as f32 + v[x]);
-                assert!(out[x].to_bits() == want.to_bits() || (out[x].is_nan() && want.is_nan()), "({x}, {y})");
+    fn the_vector_warp_gives_the_bits_of_per_sample_cubic_on_every_instruction_set() {
+        // Odd width, vectors that leave the frame, a NaN, and three planes warped at once.
+        let (w, h) = (61, 13);
+        let planes: [Plane; 3] =
+            std::array::from_fn(|c| Plane::from_fn(w, h, |x, y| ((x * 37 + y * 101 + c * 17) % 97) as f32 / 96.0));
+        let mut flow = Flow {
+            u: Plane::from_fn(w, h, |x, y| ((x * 13 % 29) as f32 - 14.0) * 0.37 + y as f32 * 0.05),
+            v: Plane::from_fn(w, h, |x, _| ((x * 7 % 11) as f32 - 5.0) * 0.61),
+        };
+        flow.v.data_mut()[9] = f32::NAN;
+        // Mostly inside: a small shift everywhere but the corners.
+        let small = Flow {
+            u: Plane::from_fn(w, h, |x, y| 0.3 + 0.01 * x as f32 - 0.02 * y as f32),
+            v: Plane::from_fn(w, h, |x, _| -0.4 + 0.005 * x as f32),
+        };
+        for flow in [&flow, &small] {
+            let (baseline, best) =
+                toonflow_imgproc::simd::both_levels(|| warp_backward_n([&planes[0], &planes[1], &planes[2]], flow));
+            for (c, (a, b)) in baseline.iter().zip(&best).enumerate() {
+                for y in 0..h {
+                    for x in 0..w {
+                        let want = sample_cubic(&planes[c], x as f32 + flow.u.get(x, y), y as f32 + flow.v.get(x, y));
+                        for got in [a.get(x, y), b.get(x, y)] {
+                            assert!(
+                                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                                "({x}, {y}) plane {c}: {got} vs {want}"
+                            );
+                        }
+                    }
+                }
             }
         }
     }

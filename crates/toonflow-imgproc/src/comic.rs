@@ -189,9 +189,6 @@ pub fn stylize_with_palette(src: &Frame, cfg: &ComicConfig, palette: Option<&Pal
     let scale = (w.min(h) as f32 / REFERENCE_SHORT_SIDE).clamp(0.25, 8.0);
 
     let lab = times.time("to Oklab", || frame_to_oklab(src));
-    // Lines come from the unsmoothed lightness: the guided filter flattens the moderate edges
-    // that outline shapes, and XDoG's own Gaussian already suppresses pixel noise.
-    let lightness = lab[0].clone();
     let smooth = times.time("smooth (guided filter)", || {
         let radius = ((cfg.smoothing.radius as f32 * scale).round() as usize).max(1);
         // The fit resolution follows the radius, so the low-resolution window keeps its size in
@@ -200,9 +197,11 @@ pub fn stylize_with_palette(src: &Frame, cfg: &ComicConfig, palette: Option<&Pal
         let g = GuidedConfig { radius, subsample, ..cfg.smoothing };
         guided_filter_self(&lab, &g)
     });
-    // The Oklab planes are not needed past smoothing: free them before the next allocations
-    // (peak memory is what limits the largest image).
-    drop(lab);
+    // Lines come from the unsmoothed lightness: the guided filter flattens the moderate edges
+    // that outline shapes, and XDoG's own Gaussian already suppresses pixel noise. The other
+    // Oklab planes are not needed past smoothing: freed before the next allocations (peak memory
+    // is what limits the largest image).
+    let [lightness, _, _] = lab;
     let palette_input = if cfg.monochrome {
         let [l, _, _] = smooth;
         [l, Plane::new(w, h), Plane::new(w, h)]

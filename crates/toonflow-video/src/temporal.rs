@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 use toonflow_flow::consistency::Reliability;
 use toonflow_flow::dis::{compute_flow_between, DisConfig, Pyramid};
-use toonflow_flow::warp::warp_backward;
+use toonflow_flow::warp::warp_backward_n;
 use toonflow_flow::Flow;
 use toonflow_imgproc::{Frame, Plane};
 
@@ -125,18 +125,18 @@ impl Stabilizer {
 
 /// `out = (1 - w) styled + w warp(prev_out)`, per pixel.
 fn blend(styled: &Frame, prev_out: &Frame, to_prev: &Flow, weight: &Plane) -> Frame {
-    // Whole planes warped by the vectorized warp, then blended: cheaper than sampling only where
-    // the weight is non-zero one pixel at a time.
-    let rgb = std::array::from_fn(|c| {
-        let mut warped = warp_backward(&prev_out.rgb[c], to_prev);
-        let cur = &styled.rgb[c];
+    // Whole planes warped by the vectorized warp (the three at once, sharing each pixel's
+    // position and weights), then blended: cheaper than sampling only where the weight is
+    // non-zero one pixel at a time.
+    let [r, g, b] = &prev_out.rgb;
+    let mut rgb = warp_backward_n([r, g, b], to_prev);
+    for (warped, cur) in rgb.iter_mut().zip(&styled.rgb) {
         warped.par_rows_mut().enumerate().for_each(|(y, row)| {
             for ((p, &c), &k) in row.iter_mut().zip(cur.row(y)).zip(weight.row(y)) {
                 *p = if k == 0.0 { c } else { c + (p.clamp(0.0, 1.0) - c) * k };
             }
         });
-        warped
-    });
+    }
     Frame::new(rgb, styled.alpha.clone())
 }
 
