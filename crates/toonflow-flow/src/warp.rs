@@ -180,10 +180,15 @@ fn warp_row<const N: usize>(src: [&Plane; N], y: usize, u: &[f32], v: &[f32], ou
         done = unsafe { warp_row_avx2(src, y, u, v, out) };
     }
     for x in done..u.len() {
-        let (sx, sy) = (x as f32 + u[x], y as f32 + v[x]);
-        for (o, p) in out.iter_mut().zip(src) {
-            o[x] = sample_cubic(p, sx, sy);
-        }
+        sample_cubic_into(src, out, x, x as f32 + u[x], y as f32 + v[x]);
+    }
+}
+
+/// `out[k][x] = sample_cubic(src[k], sx, sy)` for every plane.
+#[inline(always)]
+fn sample_cubic_into<const N: usize>(src: [&Plane; N], out: &mut [&mut [f32]; N], x: usize, sx: f32, sy: f32) {
+    for (o, p) in out.iter_mut().zip(src) {
+        o[x] = sample_cubic(p, sx, sy);
     }
 }
 
@@ -205,7 +210,7 @@ fn warp_row_avx2<const N: usize>(src: [&Plane; N], y: usize, u: &[f32], v: &[f32
     let zero = _mm256_setzero_ps();
     let (xmax, ymax) = (_mm256_set1_ps((w - 1) as f32), _mm256_set1_ps((h - 1) as f32));
     // A pixel's taps are all inside when 1 <= xi <= w - 3 and 1 <= yi <= h - 3.
-    let (lo, xhi, yhi) = (_mm256_set1_epi32(0), _mm256_set1_epi32(w as i32 - 3), _mm256_set1_epi32(h as i32 - 3));
+    let (one, xhi, yhi) = (_mm256_set1_epi32(1), _mm256_set1_epi32(w as i32 - 3), _mm256_set1_epi32(h as i32 - 3));
     let yf = _mm256_set1_ps(y as f32);
     let lanes = _mm256_setr_ps(0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0);
     let width = _mm256_set1_epi32(w as i32);
@@ -233,14 +238,11 @@ fn warp_row_avx2<const N: usize>(src: [&Plane; N], y: usize, u: &[f32], v: &[f32
         let sx = _mm256_min_ps(xmax, _mm256_max_ps(zero, xs));
         let sy = _mm256_min_ps(ymax, _mm256_max_ps(zero, ys));
         let (xi, yi) = (_mm256_cvttps_epi32(_mm256_max_ps(sx, zero)), _mm256_cvttps_epi32(_mm256_max_ps(sy, zero)));
-        let inside = _mm256_and_si256(
-            _mm256_and_si256(_mm256_cmpgt_epi32(xi, lo), _mm256_cmpgt_epi32(yi, lo)),
-            _mm256_andnot_si256(
-                _mm256_or_si256(_mm256_cmpgt_epi32(xi, xhi), _mm256_cmpgt_epi32(yi, yhi)),
-                _mm256_set1_epi32(-1),
-            ),
+        let over_border = _mm256_or_si256(
+            _mm256_or_si256(_mm256_cmpgt_epi32(one, xi), _mm256_cmpgt_epi32(one, yi)),
+            _mm256_or_si256(_mm256_cmpgt_epi32(xi, xhi), _mm256_cmpgt_epi32(yi, yhi)),
         );
-        if _mm256_movemask_ps(_mm256_castsi256_ps(inside)) != 0xff {
+        if _mm256_movemask_ps(_mm256_castsi256_ps(over_border)) != 0 {
             let (mut xa, mut ya) = ([0f32; 8], [0f32; 8]);
             // SAFETY: 8 floats each.
             unsafe {
@@ -248,9 +250,7 @@ fn warp_row_avx2<const N: usize>(src: [&Plane; N], y: usize, u: &[f32], v: &[f32
                 _mm256_storeu_ps(ya.as_mut_ptr(), ys);
             }
             for (k, (&sx, &sy)) in xa.iter().zip(&ya).enumerate() {
-                for (o, p) in out.iter_mut().zip(src) {
-                    o[x0 + k] = sample_cubic(p, sx, sy);
-                }
+                sample_cubic_into(src, out, x0 + k, sx, sy);
             }
             continue;
         }
