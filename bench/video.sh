@@ -19,23 +19,27 @@ toonflow=${TOONFLOW:-target/release/toonflow}
 x264_preset=${X264_PRESET:-veryfast}
 [ -n "${TOONFLOW:-}" ] || cargo build --release -q
 mkdir -p bench/frames bench/out
+# Makes clip $1 with FFmpeg's arguments $2...: written beside it and renamed when complete, so an
+# interrupted run leaves no half clip for the next one to time.
+make_clip() {
+  local out=$1
+  shift
+  [ -f "$out" ] && return
+  ffmpeg -v error -y "$@" "$out.part.mp4"
+  mv "$out.part.mp4" "$out"
+}
 pan=bench/frames/pan-720p.mp4
-if [ ! -f "$pan" ]; then
-  ffmpeg -v error -y -loop 1 -i assets/samples/rocket.jpg -f lavfi -i sine=frequency=330 \
-    -filter_complex "[0:v]scale=2560:-2,crop=1280:720:'200+t*60':'300+t*20',noise=alls=6:allf=t,format=yuv420p[v]" \
-    -map "[v]" -map 1:a -t 4 -r 25 -c:v libx264 -crf 16 -c:a aac "$pan"
-fi
+make_clip "$pan" -loop 1 -i assets/samples/rocket.jpg -f lavfi -i sine=frequency=330 \
+  -filter_complex "[0:v]scale=2560:-2,crop=1280:720:'200+t*60':'300+t*20',noise=alls=6:allf=t,format=yuv420p[v]" \
+  -map "[v]" -map 1:a -t 4 -r 25 -c:v libx264 -crf 16 -c:a aac
 clips=("$pan")
-bikes=bench/frames/bikes-720p.mp4
 if [ -f bench/frames/src/bikes.mp4 ]; then
-  [ -f "$bikes" ] || ffmpeg -v error -y -i bench/frames/src/bikes.mp4 -vf "scale=1280:720,setsar=1" \
-    -c:v libx264 -crf 16 -pix_fmt yuv420p "$bikes"
-  clips+=("$bikes")
-  # The same footage at 1080p, for the frame rate at that size.
-  bikes1080=bench/frames/bikes-1080p.mp4
-  [ -f "$bikes1080" ] || ffmpeg -v error -y -i bench/frames/src/bikes.mp4 -vf "scale=1920:1080,setsar=1" \
-    -c:v libx264 -crf 16 -pix_fmt yuv420p "$bikes1080"
-  clips+=("$bikes1080")
+  # The real footage at 720p, and at 1080p for the frame rate at that size.
+  for size in 1280:720 1920:1080; do
+    bikes=bench/frames/bikes-${size#*:}p.mp4
+    make_clip "$bikes" -i bench/frames/src/bikes.mp4 -vf "scale=$size,setsar=1" -c:v libx264 -crf 16 -pix_fmt yuv420p
+    clips+=("$bikes")
+  done
 else
   echo "(no bench/frames/src/bikes.mp4: run bash bench/setup.sh for the real clip and the OpenCV rows)" >&2
 fi
