@@ -46,11 +46,32 @@ fn encode_lut() -> &'static [u8; ENCODE_STEPS] {
     })
 }
 
+/// Where linear light `v` falls in the encode table: arithmetic only, so a row of them
+/// vectorizes; the table is then read in a separate plain loop (per-lane table reads, gathers,
+/// are slow on common CPUs).
+#[inline]
+fn encode_index(v: f32) -> u16 {
+    // Rounds half up: the floor of y in [0.5, 4095.5]. A float-to-int cast would do, but `as`
+    // saturates, which compilers do not vectorize; so y + 2^23 rounds y to the nearest integer
+    // n, read from the mantissa (exact there), and n - 1 when that rounded up. NaN stays NaN
+    // throughout, its mantissa reads as 0 and no comparison holds: entry 0, black.
+    const TWO_POW_23: f32 = 8_388_608.0;
+    let y = v.clamp(0.0, 1.0).sqrt() * (ENCODE_STEPS - 1) as f32 + 0.5;
+    let t = y + TWO_POW_23;
+    let nearest = (t.to_bits() & 0xFFFF) as u16;
+    nearest - u16::from(t - TWO_POW_23 > y)
+}
+
+/// The code value at an index from [`encode_index`] (the mask keeps it in the table).
+#[inline]
+fn encode_at(lut: &[u8; ENCODE_STEPS], index: u16) -> u8 {
+    lut[index as usize & (ENCODE_STEPS - 1)]
+}
+
 /// Linear light in `[0, 1]` (clamped) to an 8-bit sRGB code value.
 #[inline]
 pub fn linear_to_srgb8(v: f32) -> u8 {
-    let s = v.clamp(0.0, 1.0).sqrt();
-    encode_lut()[(s * (ENCODE_STEPS - 1) as f32 + 0.5) as usize]
+    encode_at(encode_lut(), encode_index(v))
 }
 
 /// 8-bit sRGB code value to linear light.
@@ -123,21 +144,30 @@ impl Frame {
         let channels = if with_alpha { 4 } else { 3 };
         let (w, h) = (self.width(), self.height());
         let mut out = vec![0u8; w * h * channels];
-        out.par_chunks_mut((w * channels).max(1)).enumerate().for_each(|(y, row)| {
-            let [r, g, b] = &self.rgb;
-            let (r, g, b) = (r.row(y), g.row(y), b.row(y));
-            let a = self.alpha.as_ref().map(|a| a.row(y));
-            crate::simd::dispatch(|| {
+        let lut = encode_lut();
+        out.par_chunks_mut((w * channels).max(1)).enumerate().for_each_init(
+            || vec![0u16; 3 * w],
+            |indices, (y, row)| {
+                let (ri, rest) = indices.split_at_mut(w);
+                let (gi, bi) = rest.split_at_mut(w);
+                crate::simd::dispatch(|| {
+                    for (plane, idx) in self.rgb.iter().zip([&mut *ri, &mut *gi, &mut *bi]) {
+                        for (i, &v) in idx.iter_mut().zip(plane.row(y)) {
+                            *i = encode_index(v);
+                        }
+                    }
+                });
+                let a = self.alpha.as_ref().map(|a| a.row(y));
                 for (x, px) in row.chunks_exact_mut(channels).enumerate() {
-                    px[0] = linear_to_srgb8(r[x]);
-                    px[1] = linear_to_srgb8(g[x]);
-                    px[2] = linear_to_srgb8(b[x]);
+                    px[0] = encode_at(lut, ri[x]);
+                    px[1] = encode_at(lut, gi[x]);
+                    px[2] = encode_at(lut, bi[x]);
                     if with_alpha {
                         px[3] = a.map_or(255, |a| (a[x].clamp(0.0, 1.0) * 255.0).round() as u8);
                     }
                 }
-            })
-        });
+            },
+        );
         out
     }
 }
@@ -269,6 +299,21 @@ pub fn frame_lightness(frame: &Frame) -> Plane {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_encode_index_is_the_rounded_table_position() {
+        // Against the plain formula (a saturating cast): every 251st float from 0 to past 1,
+        // negative values, the exact half-way positions and NaN.
+        let reference = |v: f32| (v.clamp(0.0, 1.0).sqrt() * (ENCODE_STEPS - 1) as f32 + 0.5) as usize;
+        let samples = (0..=1.5f32.to_bits()).step_by(251).map(f32::from_bits);
+        let ties = (0..ENCODE_STEPS).map(|i| {
+            let s = (i as f32 + 0.5) / (ENCODE_STEPS - 1) as f32;
+            s * s
+        });
+        for v in samples.chain(ties).chain([-1.0, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY]) {
+            assert_eq!(encode_index(v) as usize, reference(v), "at {v:e}");
+        }
+    }
 
     #[test]
     fn srgb8_round_trips_through_linear() {

@@ -95,6 +95,24 @@ impl Plane {
         self.data.par_chunks_mut(width).with_min_len(MIN_TASK_SAMPLES.div_ceil(width))
     }
 
+    /// Row `y` of every plane of `planes` (all the same size) side by side, in parallel, at
+    /// least [`MIN_TASK_SAMPLES`] samples to a task: for kernels that write several planes per
+    /// pixel.
+    ///
+    /// # Panics
+    /// If the planes differ in size.
+    pub fn par_rows_mut_n<const N: usize>(
+        planes: &mut [Plane; N],
+    ) -> rayon::iter::MinLen<rayon::vec::IntoIter<[&mut [f32]; N]>> {
+        let (width, height) = (planes[0].width.max(1), planes[0].height);
+        assert!(planes.iter().all(|p| p.width.max(1) == width && p.height == height), "planes differ in size");
+        let mut per_plane = planes.each_mut().map(|p| p.data.chunks_exact_mut(width));
+        let rows: Vec<[&mut [f32]; N]> = (0..height)
+            .map(|_| per_plane.each_mut().map(|rows| rows.next().expect("every plane has `height` rows")))
+            .collect();
+        rows.into_par_iter().with_min_len(MIN_TASK_SAMPLES.div_ceil(width))
+    }
+
     /// Mean of all samples (0 for an empty plane).
     pub fn mean(&self) -> f64 {
         if self.data.is_empty() {

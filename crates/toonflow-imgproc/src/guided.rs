@@ -123,16 +123,15 @@ fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32)
         }
     });
     // Per pixel: A = (S + eps I)^-1 C with S the guide's covariance and C its covariance with
-    // the target; b = mean(p) - A^T mean(I). Row by row, the 12 results of a row side by side
-    // (one buffer, parallel over rows), in straight-line loops over x that vectorize.
-    let mut solved = vec![0f32; 12 * w * h];
-    solved.par_chunks_mut(12 * w).enumerate().for_each(|(y, out)| {
+    // the target; b = mean(p) - A^T mean(I). Row by row, parallel over rows, in straight-line
+    // loops over x that vectorize.
+    let mut solved: [Plane; 12] = std::array::from_fn(|_| Plane::new(w, h));
+    Plane::par_rows_mut_n(&mut solved).enumerate().for_each(|(y, outs)| {
         let mi: [&[f32]; 3] = std::array::from_fn(|c| &mean_i[c].row(y)[..w]);
         let mp: [&[f32]; 3] = std::array::from_fn(|k| &mean_p[k].row(y)[..w]);
         let s: [&[f32]; 6] = std::array::from_fn(|j| &ii[j].row(y)[..w]);
         let cp: [&[f32]; 9] = std::array::from_fn(|j| &ip[j].row(y)[..w]);
-        let mut outs: Vec<&mut [f32]> = out.chunks_exact_mut(w).collect();
-        let outs: &mut [&mut [f32]; 12] = outs.as_mut_slice().try_into().expect("12 rows");
+        let outs = outs.map(|row| &mut row[..w]);
         crate::simd::dispatch(|| {
             for x in 0..w {
                 let m = [mi[0][x], mi[1][x], mi[2][x]];
@@ -162,13 +161,7 @@ fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32)
             }
         })
     });
-    (0..12)
-        .into_par_iter()
-        .map(|k| {
-            let plane = Plane::from_vec(w, h, solved.chunks_exact(w).skip(k).step_by(12).flatten().copied().collect());
-            box_mean(&plane, r)
-        })
-        .collect()
+    solved.par_iter().map(|plane| box_mean(plane, r)).collect()
 }
 
 /// Inverse of a symmetric positive-definite 3x3 matrix by its adjugate.

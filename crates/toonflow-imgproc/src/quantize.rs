@@ -188,8 +188,10 @@ pub fn assign_labels(planes: &[Plane; 3], palette: &Palette) -> Vec<u8> {
                         *i = if closer { k } else { *i };
                     }
                 }
+                // The index is a small whole number, exact in the mantissa of its sum with 2^23:
+                // read from there, as `as u8` (saturating) would not vectorize.
                 for (l, &i) in row.iter_mut().zip(index.iter()) {
-                    *l = i as u8;
+                    *l = (i + 8_388_608.0).to_bits() as u8;
                 }
             })
         },

@@ -133,20 +133,27 @@ pub fn downsample_box(src: &Plane, factor: usize) -> Plane {
     let (w, h) = (src.width(), src.height());
     let (lw, lh) = (w.div_ceil(factor), h.div_ceil(factor));
     let mut out = Plane::new(lw, lh);
-    out.par_rows_mut().enumerate().for_each(|(ly, out_row)| {
-        let ys = ly * factor..((ly + 1) * factor).min(h);
-        let rows = ys.len();
-        for y in ys {
-            let row = src.row(y);
-            for (o, chunk) in out_row.iter_mut().zip(row.chunks(factor)) {
-                *o += chunk.iter().sum::<f32>();
+    // Per output row: the block's rows summed first (whole rows, vectorized), then each
+    // column group of that one sum row, so the per-block work runs once instead of per row.
+    out.par_rows_mut().enumerate().for_each_init(
+        || vec![0f32; w],
+        |column_sums, (ly, out_row)| {
+            let ys = ly * factor..((ly + 1) * factor).min(h);
+            let inv_rows = 1.0 / ys.len() as f32;
+            crate::simd::dispatch(|| {
+                column_sums.copy_from_slice(src.row(ys.start));
+                for y in ys.start + 1..ys.end {
+                    for (s, &v) in column_sums.iter_mut().zip(src.row(y)) {
+                        *s += v;
+                    }
+                }
+            });
+            for (lx, (o, group)) in out_row.iter_mut().zip(column_sums.chunks(factor)).enumerate() {
+                let cols = ((lx + 1) * factor).min(w) - lx * factor;
+                *o = group.iter().sum::<f32>() * inv_rows / cols as f32;
             }
-        }
-        for (lx, o) in out_row.iter_mut().enumerate() {
-            let cols = ((lx + 1) * factor).min(w) - lx * factor;
-            *o /= (rows * cols) as f32;
-        }
-    });
+        },
+    );
     out
 }
 
