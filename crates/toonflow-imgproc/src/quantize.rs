@@ -168,34 +168,39 @@ pub fn assign_labels(planes: &[Plane; 3], palette: &Palette) -> Vec<u8> {
     let (w, h) = (planes[0].width(), planes[0].height());
     assert!(palette.colours.len() <= 256, "palette has more than 256 entries");
     let mut labels = vec![0u8; w * h];
-    // Palette entry outer, pixels inner: the inner loop is a straight run of arithmetic and a
-    // select over a row, which vectorizes; an argmin over the palette per pixel would not.
-    // The index is kept as f32 so both selects work on lanes of one width.
-    labels.par_chunks_mut(w.max(1)).enumerate().for_each_init(
-        || (vec![0f32; w], vec![0f32; w]),
-        |(best, index), (y, row)| {
-            crate::simd::dispatch(|| {
-                let (p0, p1, p2) = (planes[0].row(y), planes[1].row(y), planes[2].row(y));
-                best.fill(f32::INFINITY);
+    // Eight pixels at a time with the palette loop inside, the eight nearest distances and
+    // indices kept in registers: each lane runs the per-pixel comparisons in palette order, as
+    // the remainder's `nearest` does, so both give the same labels. The index is kept as f32 so
+    // both selects work on lanes of one width, and is read back from the mantissa of its sum
+    // with 2^23 (exact for small whole numbers): `as u8` saturates, which does not vectorize.
+    const LANES: usize = 8;
+    labels.par_chunks_mut(w.max(1)).enumerate().for_each(|(y, row)| {
+        let (p0, p1, p2) = (planes[0].row(y), planes[1].row(y), planes[2].row(y));
+        crate::simd::dispatch(|| {
+            let whole = w / LANES * LANES;
+            for x0 in (0..whole).step_by(LANES) {
+                let lanes = |p: &[f32]| -> [f32; LANES] { p[x0..x0 + LANES].try_into().expect("eight samples") };
+                let (v0, v1, v2) = (lanes(p0), lanes(p1), lanes(p2));
+                let (mut best, mut index) = ([f32::INFINITY; LANES], [0.0f32; LANES]);
                 for (k, c) in palette.colours.iter().enumerate() {
                     let k = k as f32;
-                    let pixels = p0.iter().zip(p1).zip(p2);
-                    for ((b, i), ((&v0, &v1), &v2)) in best.iter_mut().zip(index.iter_mut()).zip(pixels) {
-                        let (d0, d1, d2) = (v0 - c[0], v1 - c[1], v2 - c[2]);
+                    for l in 0..LANES {
+                        let (d0, d1, d2) = (v0[l] - c[0], v1[l] - c[1], v2[l] - c[2]);
                         let d = d0 * d0 + d1 * d1 + d2 * d2;
-                        let closer = d < *b;
-                        *b = if closer { d } else { *b };
-                        *i = if closer { k } else { *i };
+                        let closer = d < best[l];
+                        best[l] = if closer { d } else { best[l] };
+                        index[l] = if closer { k } else { index[l] };
                     }
                 }
-                // The index is a small whole number, exact in the mantissa of its sum with 2^23:
-                // read from there, as `as u8` (saturating) would not vectorize.
-                for (l, &i) in row.iter_mut().zip(index.iter()) {
-                    *l = (i + 8_388_608.0).to_bits() as u8;
+                for (l, out) in row[x0..x0 + LANES].iter_mut().enumerate() {
+                    *out = (index[l] + 8_388_608.0).to_bits() as u8;
                 }
-            })
-        },
-    );
+            }
+            for x in whole..w {
+                row[x] = nearest(&[p0[x], p1[x], p2[x]], &palette.colours).0 as u8;
+            }
+        })
+    });
     labels
 }
 
@@ -276,6 +281,23 @@ mod tests {
         let mask = Plane::from_fn(40, 20, |x, _| if x < 20 { 1.0 } else { 0.0 });
         let palette = kmeans_palette(&img, Some(&mask), &KMeansConfig { k: 4, ..Default::default() });
         assert!(palette.colours.iter().all(|c| c[1].abs() < 1e-6), "{palette:?}");
+    }
+
+    #[test]
+    fn every_label_is_the_first_nearest_palette_entry() {
+        // Odd width: the eight-pixel groups and the remainder; colours near the middle of two
+        // entries, where the order of comparisons decides.
+        let (w, h) = (203, 9);
+        let planes = [0.0, 0.3, 0.6]
+            .map(|o: f32| Plane::from_fn(w, h, |x, y| ((x * 37 + y * 11) as f32 * 0.013 + o).sin() * 0.5 + 0.5));
+        let colours = vec![[0.2, 0.5, 0.5], [0.8, 0.5, 0.5], [0.5, 0.2, 0.8], [0.5, 0.8, 0.2], [0.5, 0.5, 0.5]];
+        let palette = Palette { colours: colours.clone() };
+        let (baseline, best) = crate::simd::both_levels(|| assign_labels(&planes, &palette));
+        assert_eq!(baseline, best);
+        for (i, &label) in best.iter().enumerate() {
+            let v = [0, 1, 2].map(|c| planes[c].data()[i]);
+            assert_eq!(label as usize, nearest(&v, &colours).0, "pixel {i}");
+        }
     }
 
     #[test]
