@@ -285,8 +285,8 @@ mod tests {
 
     #[test]
     fn every_label_is_the_first_nearest_palette_entry() {
-        // Odd width: the eight-pixel groups and the remainder; colours near the middle of two
-        // entries, where the order of comparisons decides.
+        // Odd width: the eight-pixel groups and the remainder; colours sweeping across every
+        // entry's cell and the borders between them.
         let (w, h) = (203, 9);
         let planes = [0.0, 0.3, 0.6]
             .map(|o: f32| Plane::from_fn(w, h, |x, y| ((x * 37 + y * 11) as f32 * 0.013 + o).sin() * 0.5 + 0.5));
