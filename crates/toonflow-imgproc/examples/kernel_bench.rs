@@ -1,6 +1,13 @@
 //! Time of each kernel of the comic style on a 720p frame, on the baseline instruction set and
 //! with runtime dispatch (see `toonflow_imgproc::simd`), alternated in the same run so both see
 //! the same machine: `cargo run --release -p toonflow-imgproc --example kernel_bench`.
+//!
+//! The `toonflow` binary keeps freed memory for reuse (`keep_freed_memory`, glibc's mallopt);
+//! this example does not, so on glibc its planes are mapped fresh and page-faulted on each run,
+//! which the command line does not pay. For the times the command line sees, give glibc the
+//! same settings: `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=2147483647`
+//! (one thread, 720p: the whole preset 116 ms without them and 71 ms with them, one run after
+//! the other).
 
 use std::time::Instant;
 use toonflow_imgproc::color::frame_to_oklab;
