@@ -115,8 +115,9 @@ fn box_mean_direct(src: &Plane, r: usize) -> Plane {
     out
 }
 
+/// `acc += sign * row`, sample by sample.
 #[inline]
-fn add_row(acc: &mut [f32], row: &[f32], sign: f32) {
+pub(crate) fn add_row(acc: &mut [f32], row: &[f32], sign: f32) {
     for (a, v) in acc.iter_mut().zip(row) {
         *a += sign * v;
     }

@@ -51,15 +51,14 @@ fn encode_lut() -> &'static [u8; ENCODE_STEPS] {
 /// are slow on common CPUs).
 #[inline]
 fn encode_index(v: f32) -> u16 {
-    // Rounds half up: the floor of y in [0.5, 4095.5]. A float-to-int cast would do, but `as`
-    // saturates, which compilers do not vectorize; so y + 2^23 rounds y to the nearest integer
-    // n, read from the mantissa (exact there), and n - 1 when that rounded up. NaN stays NaN
+    // Rounds half up: the floor of y in [0.5, 4095.5], as the nearest whole number n (read
+    // from the mantissa, see `ROUNDING_BIAS`) less one where that rounded up. NaN stays NaN
     // throughout, its mantissa reads as 0 and no comparison holds: entry 0, black.
-    const TWO_POW_23: f32 = 8_388_608.0;
+    use crate::simd::ROUNDING_BIAS;
     let y = v.clamp(0.0, 1.0).sqrt() * (ENCODE_STEPS - 1) as f32 + 0.5;
-    let t = y + TWO_POW_23;
+    let t = y + ROUNDING_BIAS;
     let nearest = (t.to_bits() & 0xFFFF) as u16;
-    nearest - u16::from(t - TWO_POW_23 > y)
+    nearest - u16::from(t - ROUNDING_BIAS > y)
 }
 
 /// The code value at an index from [`encode_index`] (the mask keeps it in the table).

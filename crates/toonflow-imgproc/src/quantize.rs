@@ -171,8 +171,7 @@ pub fn assign_labels(planes: &[Plane; 3], palette: &Palette) -> Vec<u8> {
     // Eight pixels at a time with the palette loop inside, the eight nearest distances and
     // indices kept in registers: each lane runs the per-pixel comparisons in palette order, as
     // the remainder's `nearest` does, so both give the same labels. The index is kept as f32 so
-    // both selects work on lanes of one width, and is read back from the mantissa of its sum
-    // with 2^23 (exact for small whole numbers): `as u8` saturates, which does not vectorize.
+    // both selects work on lanes of one width, and is read back through `ROUNDING_BIAS`.
     const LANES: usize = 8;
     labels.par_chunks_mut(w.max(1)).enumerate().for_each(|(y, row)| {
         let (p0, p1, p2) = (planes[0].row(y), planes[1].row(y), planes[2].row(y));
@@ -193,7 +192,7 @@ pub fn assign_labels(planes: &[Plane; 3], palette: &Palette) -> Vec<u8> {
                     }
                 }
                 for (l, out) in row[x0..x0 + LANES].iter_mut().enumerate() {
-                    *out = (index[l] + 8_388_608.0).to_bits() as u8;
+                    *out = (index[l] + crate::simd::ROUNDING_BIAS).to_bits() as u8;
                 }
             }
             for x in whole..w {

@@ -143,14 +143,11 @@ pub fn downsample_box(src: &Plane, factor: usize) -> Plane {
             crate::simd::dispatch(|| {
                 column_sums.copy_from_slice(src.row(ys.start));
                 for y in ys.start + 1..ys.end {
-                    for (s, &v) in column_sums.iter_mut().zip(src.row(y)) {
-                        *s += v;
-                    }
+                    crate::blur::add_row(column_sums, src.row(y), 1.0);
                 }
             });
-            for (lx, (o, group)) in out_row.iter_mut().zip(column_sums.chunks(factor)).enumerate() {
-                let cols = ((lx + 1) * factor).min(w) - lx * factor;
-                *o = group.iter().sum::<f32>() * inv_rows / cols as f32;
+            for (o, group) in out_row.iter_mut().zip(column_sums.chunks(factor)) {
+                *o = group.iter().sum::<f32>() * inv_rows / group.len() as f32;
             }
         },
     );

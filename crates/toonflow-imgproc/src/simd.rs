@@ -14,6 +14,11 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+/// `2^23`. Added to a float in `[0, 2^22)` it rounds it to a whole number (ties to even) that the
+/// sum holds exactly in its low mantissa bits: float to integer without an `as` cast, whose
+/// saturation compilers do not vectorize (they leave the loop scalar around it).
+pub(crate) const ROUNDING_BIAS: f32 = 8_388_608.0;
+
 /// Instruction sets a kernel can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
