@@ -78,41 +78,63 @@ const DIRECT_RADIUS: usize = 8;
 /// vertically over the rows in reach.
 fn box_mean_direct(src: &Plane, r: usize) -> Plane {
     let (w, h) = (src.width(), src.height());
-    let inside = |i: usize, n: usize| ((i + r).min(n - 1) - i.saturating_sub(r) + 1) as f32;
-    let inv_count: Vec<f32> = (0..w).map(|x| 1.0 / inside(x, w)).collect();
+    let inv_count = window_inv_counts(w, r);
     let mut tmp = Plane::new(w, h);
     tmp.par_rows_mut().enumerate().for_each_init(
         || vec![0f32; w + 2 * r],
         |padded, (y, out)| {
             padded[r..r + w].copy_from_slice(src.row(y));
-            crate::simd::dispatch(|| {
-                out.copy_from_slice(&padded[..w]);
-                for d in 1..=2 * r {
-                    for (o, &v) in out.iter_mut().zip(&padded[d..d + w]) {
-                        *o += v;
-                    }
-                }
-                for (o, &k) in out.iter_mut().zip(&inv_count) {
-                    *o *= k;
-                }
-            })
+            crate::simd::dispatch(|| window_mean_row(padded, r, &inv_count, out))
         },
     );
     let mut out = Plane::new(w, h);
     out.par_rows_mut().enumerate().for_each(|(y, out_row)| {
-        let (y0, y1) = (y.saturating_sub(r), (y + r).min(h - 1));
-        let inv = 1.0 / inside(y, h);
-        crate::simd::dispatch(|| {
-            out_row.copy_from_slice(tmp.row(y0));
-            for yy in y0 + 1..=y1 {
-                add_row(out_row, tmp.row(yy), 1.0);
-            }
-            for o in out_row.iter_mut() {
-                *o *= inv;
-            }
-        })
+        let (rows, inv) = window_rows(y, r, h);
+        crate::simd::dispatch(|| stack_mean_row(rows.map(|yy| tmp.row(yy)), inv, out_row))
     });
     out
+}
+
+/// `1 / (samples of the window of radius r around i inside 0..n)`, for every `i` in `0..n`.
+pub(crate) fn window_inv_counts(n: usize, r: usize) -> Vec<f32> {
+    (0..n).map(|i| 1.0 / window_rows(i, r, n).0.count() as f32).collect()
+}
+
+/// The rows of the window of radius `r` around row `y` of `h` that are inside the image, and
+/// one over their count.
+pub(crate) fn window_rows(y: usize, r: usize, h: usize) -> (std::ops::RangeInclusive<usize>, f32) {
+    let (y0, y1) = (y.saturating_sub(r), (y + r).min(h - 1));
+    (y0..=y1, 1.0 / (y1 - y0 + 1) as f32)
+}
+
+/// The horizontal half of the direct box mean: `out[x] = (padded[x] + ... + padded[x + 2r]) *
+/// inv[x]`, added in that order, over a row with `r` zeros before and after it (`padded` is
+/// `out.len() + 2r` long). Call it inside [`crate::simd::dispatch`].
+#[inline(always)]
+pub(crate) fn window_mean_row(padded: &[f32], r: usize, inv: &[f32], out: &mut [f32]) {
+    let w = out.len();
+    out.copy_from_slice(&padded[..w]);
+    for d in 1..=2 * r {
+        for (o, &v) in out.iter_mut().zip(&padded[d..d + w]) {
+            *o += v;
+        }
+    }
+    for (o, &k) in out.iter_mut().zip(inv) {
+        *o *= k;
+    }
+}
+
+/// The vertical half of the direct box mean: `out = (rows[0] + rows[1] + ...) * inv`, added in
+/// that order. Call it inside [`crate::simd::dispatch`].
+#[inline(always)]
+pub(crate) fn stack_mean_row<'a>(mut rows: impl Iterator<Item = &'a [f32]>, inv: f32, out: &mut [f32]) {
+    out.copy_from_slice(rows.next().expect("a window holds its own row"));
+    for row in rows {
+        add_row(out, row, 1.0);
+    }
+    for o in out.iter_mut() {
+        *o *= inv;
+    }
 }
 
 /// `acc += sign * row`, sample by sample.

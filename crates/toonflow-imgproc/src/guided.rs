@@ -8,8 +8,8 @@
 //! bilinearly and applied to the full-resolution guide, so edges stay sharp at a fraction of the
 //! cost (`subsample = 4` does the box filters on 1/16 of the pixels).
 
-use crate::blur::box_mean;
-use crate::frame::Plane;
+use crate::blur::{stack_mean_row, window_inv_counts, window_mean_row, window_rows};
+use crate::frame::{Plane, MIN_TASK_SAMPLES};
 use crate::resize::downsample_box;
 use rayon::prelude::*;
 
@@ -92,76 +92,162 @@ pub fn guided_upsample(
 /// Index of channel pair `(c, d)`, `c <= d`, in the 6 second moments of the guide.
 const PAIRS: [(usize, usize); 6] = [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)];
 
-fn box_of_product(a: &Plane, b: &Plane, r: usize) -> Plane {
-    let prod = Plane::from_vec(a.width(), a.height(), a.data().iter().zip(b.data()).map(|(x, y)| x * y).collect());
-    box_mean(&prod, r)
+/// The quantities a fit box-filters, one row at a time: the guide's three channels and their six
+/// products (all a self-guided fit needs), then, for another target, its three channels and
+/// their nine products with the guide's (`I_c p_k` at `12 + 3c + k`).
+struct Moments<'a> {
+    guide: &'a [Plane; 3],
+    /// `None` when the target is the guide itself.
+    target: Option<&'a [Plane; 3]>,
+}
+
+impl Moments<'_> {
+    fn count(&self) -> usize {
+        if self.target.is_some() {
+            21
+        } else {
+            9
+        }
+    }
+
+    /// Row `y` of quantity `q` into `dst`.
+    #[inline(always)]
+    fn row(&self, q: usize, y: usize, dst: &mut [f32]) {
+        let product = |a: &[f32], b: &[f32], dst: &mut [f32]| {
+            for ((o, &a), &b) in dst.iter_mut().zip(a).zip(b) {
+                *o = a * b;
+            }
+        };
+        let g = |c: usize| self.guide[c].row(y);
+        match (q, self.target) {
+            (0..3, _) => dst.copy_from_slice(g(q)),
+            (3..9, _) => product(g(PAIRS[q - 3].0), g(PAIRS[q - 3].1), dst),
+            (9..12, Some(t)) => dst.copy_from_slice(t[q - 9].row(y)),
+            (_, Some(t)) => product(g((q - 12) / 3), t[(q - 12) % 3].row(y), dst),
+            (_, None) => unreachable!("a self-guided fit has 9 moments"),
+        }
+    }
+
+    /// Where the solve finds its inputs among the box means of [`Self::row`]'s quantities:
+    /// `mean(I_c)`, `mean(I_c I_d)` by pair, `mean(p_k)` and `mean(I_c p_k)` (row-major).
+    fn layout(&self) -> ([usize; 3], [usize; 6], [usize; 3], [usize; 9]) {
+        let pair = |c: usize, k: usize| 3 + PAIRS.iter().position(|&p| p == (c.min(k), c.max(k))).expect("a pair");
+        let cross = std::array::from_fn(|j| if self.target.is_some() { 12 + j } else { pair(j / 3, j % 3) });
+        let target_mean = std::array::from_fn(|k| if self.target.is_some() { 9 + k } else { k });
+        ([0, 1, 2], std::array::from_fn(|j| 3 + j), target_mean, cross)
+    }
 }
 
 /// Box-averaged coefficients of the local affine fit from `guide` to `target`: 9 planes of `A`
 /// (row-major, `A[c][k]` maps guide channel `c` to output channel `k`) then 3 planes of `b`.
+///
+/// Three passes over the rows instead of a plane per box mean: the moments' horizontal window
+/// means; their vertical means, the solve and the coefficients' horizontal means, row by row;
+/// the coefficients' vertical means. Windows are summed sample by sample, as [`box_mean`] sums
+/// them up to radius 8 (the presets fit with radius 2), so the same bits as a box mean per
+/// moment (tested against that reference) for half the time: the fit runs at low resolution,
+/// where a pass over a small plane costs little beside allocating, clearing and handing it
+/// between threads.
+///
+/// [`box_mean`]: crate::blur::box_mean
 fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32) -> Vec<Plane> {
     let (w, h) = (guide[0].width(), guide[0].height());
+    // A window wider than the row only adds zeros beyond it: the sums, and their cost, stop at
+    // the row's width whatever radius a user asks for. (Vertical windows stop at the image.)
+    let (r, ry) = (r.min(w.saturating_sub(1)), r);
     // A self-guided fit (each smoothing pass) has its cross moments among the guide's own.
-    let self_guided = std::ptr::eq(guide, target);
-    let mean_i: Vec<Plane> = guide.par_iter().map(|p| box_mean(p, r)).collect();
-    let ii: Vec<Plane> = PAIRS.par_iter().map(|&(c, d)| box_of_product(&guide[c], &guide[d], r)).collect();
-    let (mean_p, ip): (Vec<Plane>, Vec<Plane>) = if self_guided {
-        (Vec::new(), Vec::new())
-    } else {
-        rayon::join(
-            || target.par_iter().map(|p| box_mean(p, r)).collect(),
-            || (0..9).into_par_iter().map(|j| box_of_product(&guide[j / 3], &target[j % 3], r)).collect(),
-        )
-    };
-    let mean_p: [&Plane; 3] = std::array::from_fn(|k| if self_guided { &mean_i[k] } else { &mean_p[k] });
-    let ip: [&Plane; 9] = std::array::from_fn(|j| {
-        let (c, k) = (j / 3, j % 3);
-        if self_guided {
-            &ii[PAIRS.iter().position(|&p| p == (c.min(k), c.max(k))).expect("a pair")]
-        } else {
-            &ip[j]
-        }
-    });
-    // Per pixel: A = (S + eps I)^-1 C with S the guide's covariance and C its covariance with
-    // the target; b = mean(p) - A^T mean(I). Row by row, parallel over rows, in straight-line
-    // loops over x that vectorize.
-    let mut solved: [Plane; 12] = std::array::from_fn(|_| Plane::new(w, h));
-    Plane::par_rows_mut_n(&mut solved).enumerate().for_each(|(y, outs)| {
-        let mi: [&[f32]; 3] = std::array::from_fn(|c| &mean_i[c].row(y)[..w]);
-        let mp: [&[f32]; 3] = std::array::from_fn(|k| &mean_p[k].row(y)[..w]);
-        let s: [&[f32]; 6] = std::array::from_fn(|j| &ii[j].row(y)[..w]);
-        let cp: [&[f32]; 9] = std::array::from_fn(|j| &ip[j].row(y)[..w]);
-        let outs = outs.map(|row| &mut row[..w]);
+    let moments = Moments { guide, target: (!std::ptr::eq(guide, target)).then_some(target) };
+    let nq = moments.count();
+    let inv_x = window_inv_counts(w, r);
+    let rows_per_task = MIN_TASK_SAMPLES.div_ceil(w * nq).max(1);
+    let padded_row = || vec![0f32; w + 2 * r];
+    // Pass 1: row y holds the horizontal window means of the nq quantities, side by side.
+    let mut across = vec![0f32; h * nq * w];
+    across.par_chunks_mut(nq * w).with_min_len(rows_per_task).enumerate().for_each_init(
+        padded_row,
+        |padded, (y, out)| {
+            crate::simd::dispatch(|| {
+                for (q, out) in out.chunks_exact_mut(w).enumerate() {
+                    moments.row(q, y, &mut padded[r..r + w]);
+                    window_mean_row(padded, r, &inv_x, out);
+                }
+            })
+        },
+    );
+    // Pass 2: per row, the box means of the moments, the solve, and the horizontal window
+    // means of the 12 coefficients.
+    let (mi, ii, mp, ip) = moments.layout();
+    let mut coeffs_across = vec![0f32; h * 12 * w];
+    coeffs_across.par_chunks_mut(12 * w).with_min_len(rows_per_task).enumerate().for_each_init(
+        || (vec![0f32; nq * w], vec![0f32; 12 * (w + 2 * r)]),
+        |(means, solved), (y, out)| {
+            let (rows, inv_y) = window_rows(y, ry, h);
+            crate::simd::dispatch(|| {
+                for (q, mean) in means.chunks_exact_mut(w).enumerate() {
+                    stack_mean_row(rows.clone().map(|yy| &across[(yy * nq + q) * w..][..w]), inv_y, mean);
+                }
+                let mean = |q: usize| &means[q * w..(q + 1) * w];
+                let outs: Vec<&mut [f32]> = solved.chunks_exact_mut(w + 2 * r).map(|p| &mut p[r..r + w]).collect();
+                let outs: [&mut [f32]; 12] = outs.try_into().expect("12 coefficient rows");
+                solve_row(mi.map(mean), ii.map(mean), mp.map(mean), ip.map(mean), eps, outs);
+                for (padded, out) in solved.chunks_exact(w + 2 * r).zip(out.chunks_exact_mut(w)) {
+                    window_mean_row(padded, r, &inv_x, out);
+                }
+            })
+        },
+    );
+    // Pass 3: the coefficients' vertical window means.
+    let mut coeffs: [Plane; 12] = std::array::from_fn(|_| Plane::new(w, h));
+    Plane::par_rows_mut_n(&mut coeffs).enumerate().for_each(|(y, outs)| {
+        let (rows, inv_y) = window_rows(y, ry, h);
         crate::simd::dispatch(|| {
-            for x in 0..w {
-                let m = [mi[0][x], mi[1][x], mi[2][x]];
-                let mut sigma = [[0f32; 3]; 3];
-                for (j, &(a, b)) in PAIRS.iter().enumerate() {
-                    let v = s[j][x] - m[a] * m[b];
-                    sigma[a][b] = v;
-                    sigma[b][a] = v;
-                }
-                for (d, row) in sigma.iter_mut().enumerate() {
-                    row[d] += eps;
-                }
-                let inv = invert3(&sigma);
-                let mut cov = [[0f32; 3]; 3];
-                for (j, c) in cp.iter().enumerate() {
-                    cov[j / 3][j % 3] = c[x] - m[j / 3] * mp[j % 3][x];
-                }
-                for k in 0..3 {
-                    let mut bk = mp[k][x];
-                    for c in 0..3 {
-                        let a = inv[c][0] * cov[0][k] + inv[c][1] * cov[1][k] + inv[c][2] * cov[2][k];
-                        outs[c * 3 + k][x] = a;
-                        bk -= a * m[c];
-                    }
-                    outs[9 + k][x] = bk;
-                }
+            for (j, out) in outs.into_iter().enumerate() {
+                stack_mean_row(rows.clone().map(|yy| &coeffs_across[(yy * 12 + j) * w..][..w]), inv_y, out);
             }
         })
     });
-    solved.par_iter().map(|plane| box_mean(plane, r)).collect()
+    coeffs.into()
+}
+
+/// One row of the fit: per pixel, `A = (S + eps I)^-1 C` with `S` the guide's covariance and
+/// `C` its covariance with the target, and `b = mean(p) - A^T mean(I)`, from the box means of
+/// the guide (`mi`), its pair products (`ii`, by [`PAIRS`]), the target (`mp`) and the
+/// guide-target products (`ip`, row-major `I_c p_k`). Straight-line code per pixel, so the loop
+/// over the row vectorizes; call it inside [`crate::simd::dispatch`].
+#[inline(always)]
+fn solve_row(mi: [&[f32]; 3], ii: [&[f32]; 6], mp: [&[f32]; 3], ip: [&[f32]; 9], eps: f32, outs: [&mut [f32]; 12]) {
+    let w = outs[0].len();
+    let mi = mi.map(|r| &r[..w]);
+    let ii = ii.map(|r| &r[..w]);
+    let mp = mp.map(|r| &r[..w]);
+    let ip = ip.map(|r| &r[..w]);
+    let outs = outs.map(|r| &mut r[..w]);
+    for x in 0..w {
+        let m = [mi[0][x], mi[1][x], mi[2][x]];
+        let mut sigma = [[0f32; 3]; 3];
+        for (j, &(a, b)) in PAIRS.iter().enumerate() {
+            let v = ii[j][x] - m[a] * m[b];
+            sigma[a][b] = v;
+            sigma[b][a] = v;
+        }
+        for (d, row) in sigma.iter_mut().enumerate() {
+            row[d] += eps;
+        }
+        let inv = invert3(&sigma);
+        let mut cov = [[0f32; 3]; 3];
+        for (j, c) in ip.iter().enumerate() {
+            cov[j / 3][j % 3] = c[x] - m[j / 3] * mp[j % 3][x];
+        }
+        for k in 0..3 {
+            let mut bk = mp[k][x];
+            for c in 0..3 {
+                let a = inv[c][0] * cov[0][k] + inv[c][1] * cov[1][k] + inv[c][2] * cov[2][k];
+                outs[c * 3 + k][x] = a;
+                bk -= a * m[c];
+            }
+            outs[9 + k][x] = bk;
+        }
+    }
 }
 
 /// Inverse of a symmetric positive-definite 3x3 matrix by its adjugate.
@@ -197,38 +283,95 @@ fn upsample_taps(full: usize, low: usize, scale: f32) -> Vec<(usize, usize, f32)
         .collect()
 }
 
+/// A row's horizontal upsampling as runs of consecutive outputs between the same two low
+/// samples `(i0, i1)`, with each output's weight `t`: the two samples are read once per run
+/// (about `scale` outputs) instead of gathered per output.
+struct RowTaps {
+    runs: Vec<(usize, usize, std::ops::Range<usize>)>,
+    t: Vec<f32>,
+}
+
+impl RowTaps {
+    fn new(full: usize, low: usize, scale: f32) -> Self {
+        let taps = upsample_taps(full, low, scale);
+        let mut runs: Vec<(usize, usize, std::ops::Range<usize>)> = Vec::new();
+        for (x, &(i0, i1, _)) in taps.iter().enumerate() {
+            match runs.last_mut() {
+                Some((a, b, xs)) if (*a, *b) == (i0, i1) => xs.end = x + 1,
+                _ => runs.push((i0, i1, x..x + 1)),
+            }
+        }
+        Self { runs, t: taps.iter().map(|&(_, _, t)| t).collect() }
+    }
+
+    /// `dst[x] = row[i0] + (row[i1] - row[i0]) * t[x]`.
+    fn widen(&self, row: &[f32], dst: &mut [f32]) {
+        for &(i0, i1, ref xs) in &self.runs {
+            let (v0, v1) = (row[i0], row[i1]);
+            for (d, &t) in dst[xs.clone()].iter_mut().zip(&self.t[xs.clone()]) {
+                *d = v0 + (v1 - v0) * t;
+            }
+        }
+    }
+}
+
 /// Two low-resolution rows of the 12 coefficient planes, widened to full resolution, and which
 /// rows they are: consecutive output rows mostly read the same pair, so each low row is widened
-/// about once per thread instead of once per output row.
+/// about once per band of output rows instead of once per output row.
 struct WidenedRows {
     rows: [Option<usize>; 2],
     data: [Vec<f32>; 2],
+}
+
+/// `q_k = sum_c A[c][k] I_c + b_k` for one pixel row, the 12 coefficient rows interpolated
+/// vertically between `top` and `bottom` by `ty`. Call it inside [`crate::simd::dispatch`].
+#[inline(always)]
+fn apply_row(guide: [&[f32]; 3], top: [&[f32]; 12], bottom: [&[f32]; 12], ty: f32, out: [&mut [f32]; 3]) {
+    let w = guide[0].len();
+    let g = guide.map(|r| &r[..w]);
+    for (k, out_row) in out.into_iter().enumerate() {
+        // Every slice re-cut to exactly `w` so the loop runs without bounds checks.
+        let [t0, t1, t2, tb] = [k, 3 + k, 6 + k, 9 + k].map(|j| &top[j][..w]);
+        let [u0, u1, u2, ub] = [k, 3 + k, 6 + k, 9 + k].map(|j| &bottom[j][..w]);
+        let out_row = &mut out_row[..w];
+        for x in 0..w {
+            let a0 = t0[x] + (u0[x] - t0[x]) * ty;
+            let a1 = t1[x] + (u1[x] - t1[x]) * ty;
+            let a2 = t2[x] + (u2[x] - t2[x]) * ty;
+            let b = tb[x] + (ub[x] - tb[x]) * ty;
+            out_row[x] = a0 * g[0][x] + a1 * g[1][x] + a2 * g[2][x] + b;
+        }
+    }
 }
 
 /// Bilinearly upsamples the coefficients (`[x, y]` full samples to a low one) and applies
 /// `q_k = sum_c A[c][k] I_c + b_k`.
 fn apply_upsampled(guide: &[Plane; 3], coeffs: &[Plane], [sx, sy]: [f32; 2]) -> [Plane; 3] {
     let (w, h) = (guide[0].width(), guide[0].height());
-    let lw = coeffs[0].width();
-    let xt = upsample_taps(w, lw, sx);
-    let yt = upsample_taps(h, coeffs[0].height(), sy);
-    let widen = |ly: usize, dst: &mut [f32]| {
-        for (plane, dst) in coeffs.iter().zip(dst.chunks_exact_mut(w)) {
-            let row = plane.row(ly);
-            for (d, &(x0, x1, tx)) in dst.iter_mut().zip(&xt) {
-                let v0 = row[x0];
-                *d = v0 + (row[x1] - v0) * tx;
-            }
-        }
-    };
+    let (lw, lh) = (coeffs[0].width(), coeffs[0].height());
     let mut out = [Plane::new(w, h), Plane::new(w, h), Plane::new(w, h)];
+    if (lw, lh) == (w, h) && [sx, sy] == [1.0; 2] {
+        // Same size (the smoothing passes at the fit's resolution): every weight is 0, so the
+        // coefficients apply as they are.
+        Plane::par_rows_mut_n(&mut out).enumerate().for_each(|(y, outs)| {
+            let rows: [&[f32]; 12] = std::array::from_fn(|j| coeffs[j].row(y));
+            let g = [guide[0].row(y), guide[1].row(y), guide[2].row(y)];
+            crate::simd::dispatch(|| apply_row(g, rows, rows, 0.0, outs))
+        });
+        return out;
+    }
+    let xt = RowTaps::new(w, lw, sx);
+    let yt = upsample_taps(h, lh, sy);
+    // Bands of output rows, each with its own widened rows: within a band the low rows are
+    // widened once each (a band spans about `band / sy` of them, plus one).
+    let band = MIN_TASK_SAMPLES.div_ceil(w).max(8);
     let [o0, o1, o2] = &mut out;
-    // Per row: the two widened low rows around it (from the cache), then per output channel
-    // the vertical interpolation of its four coefficients fused with their application, in
-    // straight-line loops that vectorize.
-    o0.par_rows_mut().zip(o1.par_rows_mut()).zip(o2.par_rows_mut()).enumerate().for_each_init(
-        || WidenedRows { rows: [None; 2], data: [vec![0f32; 12 * w], vec![0f32; 12 * w]] },
-        |cache, (y, ((r0, r1), r2))| {
+    let bands = o0.data_mut().par_chunks_mut(band * w).zip(o1.data_mut().par_chunks_mut(band * w));
+    bands.zip(o2.data_mut().par_chunks_mut(band * w)).enumerate().for_each(|(bi, ((c0, c1), c2))| {
+        let mut cache = WidenedRows { rows: [None; 2], data: [vec![0f32; 12 * w], vec![0f32; 12 * w]] };
+        let rows = c0.chunks_exact_mut(w).zip(c1.chunks_exact_mut(w)).zip(c2.chunks_exact_mut(w));
+        for (i, ((r0, r1), r2)) in rows.enumerate() {
+            let y = bi * band + i;
             let (y0, y1, ty) = yt[y];
             if cache.rows[1] == Some(y0) && cache.rows[0] != Some(y0) {
                 cache.rows.swap(0, 1);
@@ -236,29 +379,17 @@ fn apply_upsampled(guide: &[Plane; 3], coeffs: &[Plane], [sx, sy]: [f32; 2]) -> 
             }
             for (slot, ly) in [y0, y1].into_iter().enumerate() {
                 if cache.rows[slot] != Some(ly) {
-                    widen(ly, &mut cache.data[slot]);
+                    for (plane, dst) in coeffs.iter().zip(cache.data[slot].chunks_exact_mut(w)) {
+                        xt.widen(plane.row(ly), dst);
+                    }
                     cache.rows[slot] = Some(ly);
                 }
             }
-            let (top, bottom) = (&cache.data[0], &cache.data[1]);
-            let (g0, g1, g2) = (&guide[0].row(y)[..w], &guide[1].row(y)[..w], &guide[2].row(y)[..w]);
-            crate::simd::dispatch(|| {
-                for (k, out_row) in [r0, r1, r2].into_iter().enumerate() {
-                    // Every slice re-cut to exactly `w` so the loop runs without bounds checks.
-                    let [t0, t1, t2, tb] = [k, 3 + k, 6 + k, 9 + k].map(|j| &top[j * w..(j + 1) * w]);
-                    let [u0, u1, u2, ub] = [k, 3 + k, 6 + k, 9 + k].map(|j| &bottom[j * w..(j + 1) * w]);
-                    let out_row = &mut out_row[..w];
-                    for x in 0..w {
-                        let a0 = t0[x] + (u0[x] - t0[x]) * ty;
-                        let a1 = t1[x] + (u1[x] - t1[x]) * ty;
-                        let a2 = t2[x] + (u2[x] - t2[x]) * ty;
-                        let b = tb[x] + (ub[x] - tb[x]) * ty;
-                        out_row[x] = a0 * g0[x] + a1 * g1[x] + a2 * g2[x] + b;
-                    }
-                }
-            })
-        },
-    );
+            let g = [guide[0].row(y), guide[1].row(y), guide[2].row(y)];
+            let [top, bottom] = cache.data.each_ref().map(|d| std::array::from_fn(|j| &d[j * w..(j + 1) * w]));
+            crate::simd::dispatch(|| apply_row(g, top, bottom, ty, [r0, r1, r2]))
+        }
+    });
     out
 }
 
@@ -306,6 +437,74 @@ mod tests {
             Plane::from_fn(w, h, |x, y| if outline[y * w + x] { 0.05 } else { 0.9 * colours[region(x, y)][c] + 0.05 })
         });
         (photo, drawing, outline)
+    }
+
+    /// The fit by its definition: a plane per moment, [`box_mean`] of each, the solve, and a
+    /// box mean of each coefficient plane.
+    fn fit_by_planes(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32) -> Vec<Plane> {
+        use crate::blur::box_mean;
+        let (w, h) = (guide[0].width(), guide[0].height());
+        let product =
+            |a: &Plane, b: &Plane| Plane::from_vec(w, h, a.data().iter().zip(b.data()).map(|(x, y)| x * y).collect());
+        let mi = guide.clone().map(|p| box_mean(&p, r));
+        let ii: [Plane; 6] = std::array::from_fn(|j| box_mean(&product(&guide[PAIRS[j].0], &guide[PAIRS[j].1]), r));
+        let mp = target.clone().map(|p| box_mean(&p, r));
+        let ip: [Plane; 9] = std::array::from_fn(|j| box_mean(&product(&guide[j / 3], &target[j % 3]), r));
+        let mut solved: [Plane; 12] = std::array::from_fn(|_| Plane::new(w, h));
+        for y in 0..h {
+            let outs = solved.each_mut().map(|p| &mut p.data_mut()[y * w..(y + 1) * w]);
+            fn rows<const N: usize>(planes: &[Plane; N], y: usize) -> [&[f32]; N] {
+                planes.each_ref().map(|p| p.row(y))
+            }
+            solve_row(rows(&mi, y), rows(&ii, y), rows(&mp, y), rows(&ip, y), eps, outs);
+        }
+        solved.iter().map(|p| box_mean(p, r)).collect()
+    }
+
+    #[test]
+    fn the_row_streamed_fit_gives_the_bits_of_a_box_mean_per_moment() {
+        let (photo, drawing, _) = photo_and_drawing(67, 41, true);
+        for r in [1, 2, 5] {
+            for (name, target) in [("self-guided", &photo), ("drawing", &drawing)] {
+                let expected = fit_by_planes(&photo, target, r, 0.003);
+                let (baseline, best) = crate::simd::both_levels(|| fit_coefficients(&photo, target, r, 0.003));
+                assert_eq!(baseline, expected, "{name}, radius {r}, baseline instructions");
+                assert_eq!(best, expected, "{name}, radius {r}, best instructions");
+            }
+        }
+        // Past radius 8 box_mean keeps running sums instead: the same means, rounded otherwise.
+        let (expected, fused) =
+            (fit_by_planes(&photo, &drawing, 100, 0.003), fit_coefficients(&photo, &drawing, 100, 0.003));
+        for (e, f) in expected.iter().zip(&fused) {
+            for (a, b) in e.data().iter().zip(f.data()) {
+                assert!((a - b).abs() <= 1e-3 * (1.0 + a.abs()), "radius 100: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn applying_upsampled_coefficients_gives_the_bits_of_per_pixel_bilinear_taps() {
+        let (photo, drawing, _) = photo_and_drawing(61, 37, false);
+        for (lw, lh) in [(16, 10), (61, 37), (23, 19)] {
+            let shrink = |p: &[Plane; 3]| p.clone().map(|q| resize_plane(&q, lw, lh, ResizeFilter::Area));
+            let coeffs = fit_coefficients(&shrink(&photo), &shrink(&drawing), 2, 0.01);
+            let scale = [61.0 / lw as f32, 37.0 / lh as f32];
+            let (xt, yt) = (upsample_taps(61, lw, scale[0]), upsample_taps(37, lh, scale[1]));
+            let expected: [Plane; 3] = std::array::from_fn(|k| {
+                Plane::from_fn(61, 37, |x, y| {
+                    let ((x0, x1, tx), (y0, y1, ty)) = (xt[x], yt[y]);
+                    let at = |j: usize, yy: usize| {
+                        let v0 = coeffs[j].get(x0, yy);
+                        v0 + (coeffs[j].get(x1, yy) - v0) * tx
+                    };
+                    let c = |j: usize| at(j, y0) + (at(j, y1) - at(j, y0)) * ty;
+                    c(k) * photo[0].get(x, y) + c(3 + k) * photo[1].get(x, y) + c(6 + k) * photo[2].get(x, y) + c(9 + k)
+                })
+            });
+            let (baseline, best) = crate::simd::both_levels(|| apply_upsampled(&photo, &coeffs, scale));
+            assert_eq!(baseline, expected, "{lw}x{lh}, baseline instructions");
+            assert_eq!(best, expected, "{lw}x{lh}, best instructions");
+        }
     }
 
     /// `drawing` computed at `lw x lh` and brought back up, by guided upsampling and bilinearly.
