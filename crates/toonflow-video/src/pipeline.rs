@@ -12,6 +12,7 @@ use crate::temporal::{Stabilizer, TemporalConfig};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use toonflow_imgproc::resize::{resize_frame, ResizeFilter};
 use toonflow_imgproc::Frame;
@@ -165,7 +166,7 @@ pub fn run(
     // Frames travel with their analysis and presentation time (variable frame rate only).
     let (to_stylize, stylize_rx) = sync_channel::<(Frame, FrameAnalysis, Option<f64>)>(QUEUE);
     let (to_stabilize, stabilize_rx) = sync_channel::<(FrameAnalysis, Frame, Option<f64>)>(QUEUE);
-    let (to_encode, encode_rx) = sync_channel::<(Frame, Option<f64>)>(QUEUE);
+    let (to_encode, encode_rx) = sync_channel::<(Arc<Frame>, Option<f64>)>(QUEUE);
     let resize = job.resize;
     let mut report = VideoReport::default();
 
@@ -226,7 +227,7 @@ pub fn run(
                 let t = Instant::now();
                 let (out, step) = stabilizer.process(analysis, styled);
                 let out = match &finisher {
-                    Some(finish) => finish(out),
+                    Some(finish) => Arc::new(finish(&out)),
                     None => out,
                 };
                 cuts += step.scene_cut as u64;

@@ -9,7 +9,7 @@ use toonflow_imgproc::Frame;
 use toonflow_infer::model_style::ModelStyle;
 
 /// A last step applied after temporal stabilization.
-pub type Finisher = Box<dyn Fn(Frame) -> Frame + Send>;
+pub type Finisher = Box<dyn Fn(&Frame) -> Frame + Send>;
 
 /// Turns frames into stylized frames, in order.
 pub trait FrameStylizer: Send {
@@ -60,7 +60,7 @@ impl FrameStylizer for ComicStylizer {
 
     fn finisher(&self) -> Option<Finisher> {
         let tone = self.deferred_tone?;
-        Some(Box::new(move |frame: Frame| screen_monochrome(&frame, &tone)))
+        Some(Box::new(move |frame: &Frame| screen_monochrome(frame, &tone)))
     }
 }
 

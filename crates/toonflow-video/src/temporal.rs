@@ -6,6 +6,7 @@
 //! no ghost trails.
 
 use rayon::prelude::*;
+use std::sync::Arc;
 use toonflow_flow::consistency::Reliability;
 use toonflow_flow::dis::{compute_flow_between, DisConfig, Pyramid};
 use toonflow_flow::warp::warp_backward_n;
@@ -69,10 +70,11 @@ pub struct StepInfo {
     pub reliable: f32,
 }
 
-/// Carries the previous input and output from frame to frame.
+/// Carries the previous input and output from frame to frame (the output shared with whoever
+/// else holds it, the encoder, rather than copied).
 pub struct Stabilizer {
     cfg: TemporalConfig,
-    prev: Option<(Pyramid, Frame)>,
+    prev: Option<(Pyramid, Arc<Frame>)>,
 }
 
 impl Stabilizer {
@@ -84,10 +86,10 @@ impl Stabilizer {
     /// Stabilizes `styled`, the stylized version of the frame `input` describes, against the
     /// frames before it. The frame's pyramid must have been built for [`TemporalConfig::flow`]
     /// (without one, as when stabilization is off, the frame is passed through).
-    pub fn process(&mut self, input: FrameAnalysis, styled: Frame) -> (Frame, StepInfo) {
+    pub fn process(&mut self, input: FrameAnalysis, styled: Frame) -> (Arc<Frame>, StepInfo) {
         let mut info = StepInfo { scene_cut: input.scene_cut, ..StepInfo::default() };
         let Some(current) = input.luma.filter(|_| self.cfg.mode == TemporalMode::Blend) else {
-            return (styled, info);
+            return (Arc::new(styled), info);
         };
         let out = match self.prev.take() {
             Some((prev, prev_out))
@@ -105,7 +107,8 @@ impl Stabilizer {
             }
             _ => styled,
         };
-        self.prev = Some((current, out.clone()));
+        let out = Arc::new(out);
+        self.prev = Some((current, Arc::clone(&out)));
         (out, info)
     }
 
@@ -155,14 +158,14 @@ impl Chain {
         Self { analyzer, stabilizer: Stabilizer::new(cfg) }
     }
 
-    pub fn run(&mut self, frame: &Frame, stylizer: &mut dyn crate::stylizer::FrameStylizer) -> (Frame, StepInfo) {
+    pub fn run(&mut self, frame: &Frame, stylizer: &mut dyn crate::stylizer::FrameStylizer) -> (Arc<Frame>, StepInfo) {
         let analysis = self.analyzer.analyze(frame);
         let styled = stylizer.stylize(frame, analysis.refit_look);
         self.stabilizer.process(analysis, styled)
     }
 
     /// With the frame itself as its stylized version.
-    pub fn identity(&mut self, frame: &Frame) -> (Frame, StepInfo) {
+    pub fn identity(&mut self, frame: &Frame) -> (Arc<Frame>, StepInfo) {
         let analysis = self.analyzer.analyze(frame);
         self.stabilizer.process(analysis, frame.clone())
     }
@@ -235,7 +238,7 @@ mod tests {
         let mut last = None;
         for frame in &inputs {
             let (out, _) = chain.run(frame, &mut stylizer);
-            last = Some(finish(out));
+            last = Some(finish(&out));
         }
         // As black and white as the still-image style: greys only on anti-aliased dot edges.
         let grey_fraction = |f: &Frame| {
@@ -267,7 +270,7 @@ mod tests {
         let (out, cut) = chain.identity(&b);
         assert!(!same_shot.scene_cut && same_shot.reliable > 0.5, "{same_shot:?}");
         assert!(cut.scene_cut);
-        assert_eq!(out, b, "after a cut the new frame is used as it is");
+        assert_eq!(*out, b, "after a cut the new frame is used as it is");
     }
 }
 

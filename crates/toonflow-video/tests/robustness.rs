@@ -30,7 +30,7 @@ proptest! {
             let analysis = analyzer.analyze(&input);
             let styled = stylizer.stylize(&input, analysis.refit_look);
             let (out, _) = stabilizer.process(analysis, styled);
-            let out = match &finish { Some(f) => f(out), None => out };
+            let out = match &finish { Some(f) => f(&out), None => std::sync::Arc::unwrap_or_clone(out) };
             prop_assert_eq!((out.width(), out.height()), (w, h));
             prop_assert!(out.rgb.iter().all(|p| p.data().iter().all(|v| v.is_finite())));
         }

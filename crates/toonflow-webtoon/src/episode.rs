@@ -15,6 +15,7 @@ use crate::subtitles::{self, Cue, SubtitleError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use toonflow_imgproc::resize::{resize_frame, ResizeFilter};
 use toonflow_imgproc::Frame;
@@ -604,8 +605,8 @@ fn loop_frames(
             let styled = stylizer.stylize(&frame, false);
             let (out, _) = stabilizer.process(analyzer.analyze(&frame), styled);
             match &finisher {
-                Some(f) => f(out),
-                None => out,
+                Some(f) => f(&out),
+                None => Arc::unwrap_or_clone(out),
             }
         })
         .collect();
