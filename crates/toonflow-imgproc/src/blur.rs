@@ -190,20 +190,19 @@ pub fn convolve_separable(src: &Plane, kernel: &[f32]) -> Plane {
     out
 }
 
-/// `out[x] = sum over k of weights[k] * inputs[k][x]`, summed from tap 0 up (the order fixes
-/// the rounding). Sixteen outputs at a time stay in registers across all the taps instead of
+/// `out[x] = sum over k of weights[k] * inputs[k][x]` (each input as long as `out`), summed
+/// from tap 0 up (the order fixes the rounding). Sixteen outputs at a time stay in registers across all the taps instead of
 /// being loaded and stored once per tap, which made the blur bound by memory operations. Call
 /// it inside [`crate::simd::dispatch`].
 #[inline(always)]
 fn convolve_row(weights: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
     const BLOCK: usize = 64;
     let w = out.len();
-    let inputs: Vec<&[f32]> = inputs.iter().map(|row| &row[..w]).collect();
     let mut blocks = out.chunks_exact_mut(BLOCK);
     for (b, block) in (&mut blocks).enumerate() {
         let x0 = b * BLOCK;
         let mut acc = [0f32; BLOCK];
-        for (&wk, row) in weights.iter().zip(&inputs) {
+        for (&wk, row) in weights.iter().zip(inputs) {
             let row: &[f32; BLOCK] = row[x0..x0 + BLOCK].try_into().expect("a block");
             for i in 0..BLOCK {
                 acc[i] += wk * row[i];
@@ -214,8 +213,8 @@ fn convolve_row(weights: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
     let tail = blocks.into_remainder();
     let x0 = w - tail.len();
     tail.fill(0.0);
-    for (&wk, row) in weights.iter().zip(&inputs) {
-        for (o, &v) in tail.iter_mut().zip(&row[x0..]) {
+    for (&wk, row) in weights.iter().zip(inputs) {
+        for (o, &v) in tail.iter_mut().zip(&row[x0..w]) {
             *o += wk * v;
         }
     }

@@ -187,8 +187,9 @@ fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32)
                     stack_mean_row(rows.clone().map(|yy| &across[(yy * nq + q) * w..][..w]), inv_y, mean);
                 }
                 let mean = |q: usize| &means[q * w..(q + 1) * w];
-                let outs: Vec<&mut [f32]> = solved.chunks_exact_mut(w + 2 * r).map(|p| &mut p[r..r + w]).collect();
-                let outs: [&mut [f32]; 12] = outs.try_into().expect("12 coefficient rows");
+                let mut padded_rows = solved.chunks_exact_mut(w + 2 * r);
+                let outs: [&mut [f32]; 12] =
+                    std::array::from_fn(|_| &mut padded_rows.next().expect("12 coefficient rows")[r..r + w]);
                 solve_row(mi.map(mean), ii.map(mean), mp.map(mean), ip.map(mean), eps, outs);
                 for (padded, out) in solved.chunks_exact(w + 2 * r).zip(out.chunks_exact_mut(w)) {
                     window_mean_row(padded, r, &inv_x, out);
