@@ -154,13 +154,13 @@ fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32)
     let (w, h) = (guide[0].width(), guide[0].height());
     // A window wider than the row only adds zeros beyond it: the sums, and their cost, stop at
     // the row's width whatever radius a user asks for. (Vertical windows stop at the image.)
-    let (r, ry) = (r.min(w.saturating_sub(1)), r);
+    let (rx, ry) = (r.min(w.saturating_sub(1)), r);
     // A self-guided fit (each smoothing pass) has its cross moments among the guide's own.
     let moments = Moments { guide, target: (!std::ptr::eq(guide, target)).then_some(target) };
     let nq = moments.count();
-    let inv_x = window_inv_counts(w, r);
+    let inv_x = window_inv_counts(w, rx);
     let rows_per_task = MIN_TASK_SAMPLES.div_ceil(w * nq).max(1);
-    let padded_row = || vec![0f32; w + 2 * r];
+    let padded_row = || vec![0f32; w + 2 * rx];
     // Pass 1: row y holds the horizontal window means of the nq quantities, side by side.
     let mut across = vec![0f32; h * nq * w];
     across.par_chunks_mut(nq * w).with_min_len(rows_per_task).enumerate().for_each_init(
@@ -168,8 +168,8 @@ fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32)
         |padded, (y, out)| {
             crate::simd::dispatch(|| {
                 for (q, out) in out.chunks_exact_mut(w).enumerate() {
-                    moments.row(q, y, &mut padded[r..r + w]);
-                    window_mean_row(padded, r, &inv_x, out);
+                    moments.row(q, y, &mut padded[rx..rx + w]);
+                    window_mean_row(padded, rx, &inv_x, out);
                 }
             })
         },
@@ -179,7 +179,7 @@ fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32)
     let (mi, ii, mp, ip) = moments.layout();
     let mut coeffs_across = vec![0f32; h * 12 * w];
     coeffs_across.par_chunks_mut(12 * w).with_min_len(rows_per_task).enumerate().for_each_init(
-        || (vec![0f32; nq * w], vec![0f32; 12 * (w + 2 * r)]),
+        || (vec![0f32; nq * w], vec![0f32; 12 * (w + 2 * rx)]),
         |(means, solved), (y, out)| {
             let (rows, inv_y) = window_rows(y, ry, h);
             crate::simd::dispatch(|| {
@@ -187,12 +187,12 @@ fn fit_coefficients(guide: &[Plane; 3], target: &[Plane; 3], r: usize, eps: f32)
                     stack_mean_row(rows.clone().map(|yy| &across[(yy * nq + q) * w..][..w]), inv_y, mean);
                 }
                 let mean = |q: usize| &means[q * w..(q + 1) * w];
-                let mut padded_rows = solved.chunks_exact_mut(w + 2 * r);
+                let mut padded_rows = solved.chunks_exact_mut(w + 2 * rx);
                 let outs: [&mut [f32]; 12] =
-                    std::array::from_fn(|_| &mut padded_rows.next().expect("12 coefficient rows")[r..r + w]);
+                    std::array::from_fn(|_| &mut padded_rows.next().expect("12 coefficient rows")[rx..rx + w]);
                 solve_row(mi.map(mean), ii.map(mean), mp.map(mean), ip.map(mean), eps, outs);
-                for (padded, out) in solved.chunks_exact(w + 2 * r).zip(out.chunks_exact_mut(w)) {
-                    window_mean_row(padded, r, &inv_x, out);
+                for (padded, out) in solved.chunks_exact(w + 2 * rx).zip(out.chunks_exact_mut(w)) {
+                    window_mean_row(padded, rx, &inv_x, out);
                 }
             })
         },
